@@ -1,0 +1,97 @@
+// `serve` and `run`: the commands every built binary has, shared with the development CLI.
+// Parses flags, calls core, prints. Nothing here may import build-time code (esbuild, TSTL).
+import { Command, Option } from 'commander';
+import { RedoxError } from '../core/errors';
+import { AppSource, appFromTarget } from '../core/runtime/app-source';
+import { RuntimeProfile, runScript, startService } from '../core/runtime/launch';
+import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
+import { createLogger } from '../core/runtime/log';
+
+export interface RuntimeHost {
+  /** The runtime for these flags. A binary ignores nothing: it rejects --features it lacks. */
+  profile(flags: { features?: string[]; distro?: string }): RuntimeProfile;
+  /** Whether --features/--distro are offered (development CLI) or fixed (binary). */
+  selectable: boolean;
+  /** Turns a target into an app; the development CLI compiles TypeScript here. */
+  app(target: string | undefined): AppSource;
+  /** Signals the exit code to the entry point (the process ends when its work is done). */
+  setExitCode(code: number): void;
+  /** Asks the entry point to end the process now (after a graceful shutdown). */
+  exit(code: number): void;
+}
+
+function selectionOptions(cmd: Command, host: RuntimeHost): Command {
+  if (!host.selectable) return cmd;
+  return cmd
+    .option('--features <list...>', 'run with exactly these features (comma-separated; distro-NAME adds a distro) [default: all]')
+    .option('--distro <name>', 'run with the features of this distro');
+}
+
+export function parsePort(text: string, source: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new RedoxError('REDOX_USAGE', `${source} must be a port number from 0 to 65535, got "${text}"`);
+  return n;
+}
+
+export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
+  const serve = program.command('serve')
+    .description('serve a Lua app over HTTP')
+    .argument('[target]', 'app.lua, dir/app.lua:attr, or a module target such as myapp.server:app (attr defaults to app)')
+    .option('-p, --port <port>', 'port to listen on; 0 picks a free one [env: PORT, default: 3000]')
+    .option('-H, --host <host>', 'address to listen on [env: HOST, default: 127.0.0.1]')
+    .option('--dev', 'show error messages and tracebacks to HTTP clients (never in production)');
+  for (const spec of LIMIT_SPECS) {
+    serve.addOption(new Option(`${spec.flag} <${spec.kind === 'bytes' ? 'size' : spec.kind === 'ms' ? 'duration' : 'n'}>`,
+      `${spec.description} [env: ${spec.env}, default: ${formatDefault(spec.kind, spec.default)}]`));
+  }
+  selectionOptions(serve, host).action(async (target: string | undefined, opts: Record<string, any>) => {
+    const profile = host.profile(selection(opts));
+    const app = host.app(target);
+    const port = parsePort(opts.port ?? process.env.PORT ?? '3000', opts.port !== undefined ? '--port' : 'PORT');
+    const hostName = opts.host ?? process.env.HOST ?? '127.0.0.1';
+    const limitFlags: Partial<Record<keyof Limits, string>> = {};
+    for (const spec of LIMIT_SPECS) {
+      const v = opts[camel(spec.flag)];
+      if (v !== undefined) limitFlags[spec.key] = v;
+    }
+    const log = createLogger();
+    const service = await startService(profile, app, { host: hostName, port, limits: resolveLimits(limitFlags), log, dev: Boolean(opts.dev) });
+    process.stdout.write(`listening on ${service.url}\n`);
+    const stop = (signal: string) => {
+      process.removeAllListeners('SIGTERM');
+      process.removeAllListeners('SIGINT');
+      log.info('shutting down', { signal });
+      service.close().then(() => host.exit(0), () => host.exit(1));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+
+  const run = program.command('run')
+    .description('run a Lua script to completion (jobs, migrations, tests); `arg` holds the arguments')
+    .argument('<script>', 'the Lua file to run')
+    .argument('[args...]', 'arguments for the script (arg[1], arg[2], ...)')
+    .passThroughOptions();
+  selectionOptions(run, host).action(async (script: string, args: string[], opts: Record<string, any>) => {
+    const profile = host.profile(selection(opts));
+    const app = host.app(script);
+    const log = createLogger({ write: (t) => process.stderr.write(t) });
+    const code = await runScript(profile, app, args, { log });
+    host.setExitCode(code);
+  });
+}
+
+function selection(opts: Record<string, any>): { features?: string[]; distro?: string } {
+  const features = opts.features === undefined ? undefined : (opts.features as string[]).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  return { features, distro: opts.distro };
+}
+
+function camel(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function formatDefault(kind: string, value: number): string {
+  if (kind === 'bytes') return value % (1024 * 1024) === 0 ? `${value / 1024 / 1024}MiB` : value % 1024 === 0 ? `${value / 1024}KiB` : String(value);
+  if (kind === 'ms') return value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
+  return String(value);
+}

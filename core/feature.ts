@@ -1,0 +1,55 @@
+// The feature contract. A feature is a folder under features/ whose index.ts default-exports
+// defineFeature({...}). Core installs the features it is given and never names one.
+import type { HostFunction } from './lua/host';
+import type { LuaValue } from './lua/marshal';
+import type { Logger } from './runtime/log';
+
+export { sync, async, LuaArgumentError } from './lua/host';
+export { LuaFailure, LuaMulti } from './lua/marshal';
+export type { LuaValue } from './lua/marshal';
+
+/** What a feature gets when it is installed into one Lua VM. */
+export interface FeatureContext {
+  /** Absolute path of a native or data asset declared in features.json ("assets"). In a
+   *  single executable the asset is extracted once to a content-addressed cache folder. */
+  assetPath(name: string): string;
+  /** Loads a native addon asset (a `.node` file) and returns its exports. */
+  loadNativeAddon(name: string): unknown;
+  /** Environment lookup (process.env in a normal run). */
+  env(name: string): string | undefined;
+  log: Logger;
+}
+
+/** What install() returns: the functions Lua can call, and optional Lua code that shapes them
+ *  into the module users see. */
+export interface FeatureModule {
+  /** Host functions, by name. Without `lua`, these are the module. */
+  functions: Record<string, HostFunction>;
+  /** Values (strings, numbers, tables) added beside the functions. */
+  values?: Record<string, LuaValue>;
+  /** A Lua chunk that receives the functions table as `...` and returns the module value. */
+  lua?: string;
+  /** Releases what this VM's instance holds (open databases, connection pools, timers). */
+  cleanup?(): void | Promise<void>;
+}
+
+export interface FeatureDefinition {
+  /** The name Lua uses: require("<name>") and the global <name>. Must equal the folder name. */
+  name: string;
+  /** One line, shown by `redox features`. Must equal the features.json entry. */
+  description: string;
+  /** Features that must be installed too. Must equal features.json "requires". */
+  requires?: string[];
+  /** Called once per Lua VM; returns that VM's module. */
+  install(ctx: FeatureContext): FeatureModule | Promise<FeatureModule>;
+}
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+export function defineFeature(def: FeatureDefinition): FeatureDefinition {
+  if (!NAME.test(def.name)) {
+    throw new TypeError(`feature name "${def.name}" must be lower-case letters, digits and _ (a Lua identifier)`);
+  }
+  if (typeof def.install !== 'function') throw new TypeError(`feature "${def.name}" has no install function`);
+  return Object.freeze({ ...def, requires: def.requires ?? [] });
+}

@@ -1,0 +1,160 @@
+// A thin, binary-safe layer over the raw Lua 5.4 C API that wasmoon's wasm build exports.
+// wasmoon's own wrappers cost ~12 us a call and decode strings lossily; the raw exports cost
+// well under a microsecond, so everything on the request path goes through here.
+import { LuaWasm } from 'wasmoon';
+
+export type LuaState = number;
+
+export const LUA_OK = 0;
+export const LUA_YIELD = 1;
+export const LUA_ERRRUN = 2;
+export const LUA_ERRSYNTAX = 3;
+export const LUA_ERRMEM = 4;
+
+export const T_NONE = -1;
+export const T_NIL = 0;
+export const T_BOOLEAN = 1;
+export const T_LIGHTUSERDATA = 2;
+export const T_NUMBER = 3;
+export const T_STRING = 4;
+export const T_TABLE = 5;
+export const T_FUNCTION = 6;
+export const T_USERDATA = 7;
+export const T_THREAD = 8;
+
+export const LUA_REGISTRYINDEX = -1001000;
+export const upvalueIndex = (i: number) => LUA_REGISTRYINDEX - i;
+
+/** The raw exports we use, typed loosely: they take and return numbers (bigint for lua_Integer). */
+export interface RawLua {
+  HEAPU8: Uint8Array;
+  HEAP32: Int32Array;
+  HEAPU32: Uint32Array;
+  _malloc(size: number): number;
+  _free(ptr: number): void;
+  addFunction(fn: (...args: number[]) => number, sig: string): number;
+  [name: `_lua${string}`]: (...args: any[]) => any;
+}
+
+/** One wasm instance hosting one Lua state, with helpers that move strings in and out of the
+ *  wasm heap as bytes. */
+export class LuaApi {
+  readonly raw: RawLua;
+  private view: Buffer;
+  private scratch: number;
+  private scratchSize: number;
+  private readonly lenPtr: number;
+  private readonly cstrings = new Map<string, number>();
+
+  static async load(wasmPath: string): Promise<LuaApi> {
+    const wasm = await LuaWasm.initialize(wasmPath, {});
+    return new LuaApi(wasm.module as unknown as RawLua);
+  }
+
+  constructor(raw: RawLua) {
+    this.raw = raw;
+    this.view = Buffer.from(raw.HEAPU8.buffer);
+    this.scratchSize = 64 * 1024;
+    this.scratch = raw._malloc(this.scratchSize);
+    this.lenPtr = raw._malloc(8);
+  }
+
+  /** A Buffer over the current wasm memory (memory growth detaches the old one). */
+  heap(): Buffer {
+    const current = this.raw.HEAPU8.buffer;
+    if (this.view.buffer !== current) this.view = Buffer.from(current);
+    return this.view;
+  }
+
+  private ensureScratch(bytes: number): void {
+    if (bytes <= this.scratchSize) return;
+    this.raw._free(this.scratch);
+    this.scratchSize = Math.max(bytes, this.scratchSize * 2);
+    this.scratch = this.raw._malloc(this.scratchSize);
+  }
+
+  /** A NUL-terminated copy of a constant name, kept for the life of the state. */
+  cstr(s: string): number {
+    let ptr = this.cstrings.get(s);
+    if (ptr === undefined) {
+      const bytes = Buffer.from(s + '\0', 'utf8');
+      ptr = this.raw._malloc(bytes.length);
+      this.heap().set(bytes, ptr);
+      this.cstrings.set(s, ptr);
+    }
+    return ptr;
+  }
+
+  pushString(L: LuaState, s: string): void {
+    // Worst case 3 bytes per UTF-16 unit.
+    this.ensureScratch(s.length * 3 + 1);
+    const written = this.heap().write(s, this.scratch, this.scratchSize, 'utf8');
+    this.raw._lua_pushlstring(L, this.scratch, written);
+  }
+
+  pushBytes(L: LuaState, bytes: Uint8Array): void {
+    this.ensureScratch(bytes.length + 1);
+    this.heap().set(bytes, this.scratch);
+    this.raw._lua_pushlstring(L, this.scratch, bytes.length);
+  }
+
+  /** The string at idx decoded as UTF-8, or null when the value is not a string or number. */
+  toString(L: LuaState, idx: number): string | null {
+    const ptr = this.raw._lua_tolstring(L, idx, this.lenPtr);
+    if (ptr === 0) return null;
+    const heap = this.heap();
+    const len = this.raw.HEAPU32[this.lenPtr >> 2];
+    return heap.toString('utf8', ptr, ptr + len);
+  }
+
+  /** The string at idx as a copy of its bytes. */
+  toBytes(L: LuaState, idx: number): Buffer | null {
+    const ptr = this.raw._lua_tolstring(L, idx, this.lenPtr);
+    if (ptr === 0) return null;
+    const len = this.raw.HEAPU32[this.lenPtr >> 2];
+    return Buffer.from(this.heap().subarray(ptr, ptr + len));
+  }
+
+  /** luaL_tolstring: any value as text, honouring __tostring. Leaves the stack as it was. */
+  describe(L: LuaState, idx: number): string {
+    const abs = this.raw._lua_absindex(L, idx);
+    const ptr = this.raw._luaL_tolstring(L, abs, this.lenPtr);
+    const len = this.raw.HEAPU32[this.lenPtr >> 2];
+    const text = this.heap().toString('utf8', ptr, ptr + len);
+    this.raw._lua_settop(L, -2);
+    return text;
+  }
+
+  getField(L: LuaState, idx: number, name: string): number {
+    return this.raw._lua_getfield(L, idx, this.cstr(name));
+  }
+
+  setField(L: LuaState, idx: number, name: string): void {
+    this.raw._lua_setfield(L, idx, this.cstr(name));
+  }
+
+  setGlobal(L: LuaState, name: string): void {
+    this.raw._lua_setglobal(L, this.cstr(name));
+  }
+
+  getGlobal(L: LuaState, name: string): number {
+    return this.raw._lua_getglobal(L, this.cstr(name));
+  }
+
+  pop(L: LuaState, n: number): void {
+    this.raw._lua_settop(L, -n - 1);
+  }
+
+  /** Loads a text chunk (binary chunks are refused) and leaves the function or an error message. */
+  load(L: LuaState, source: string | Uint8Array, chunkName: string): number {
+    const bytes = typeof source === 'string' ? Buffer.from(source, 'utf8') : source;
+    this.ensureScratch(bytes.length + 1);
+    this.heap().set(bytes, this.scratch);
+    return this.raw._luaL_loadbufferx(L, this.scratch, bytes.length, this.cstr(chunkName), this.cstr('t'));
+  }
+
+  /** Space for lua_resume's result count. */
+  get resultCountPtr(): number {
+    return this.lenPtr;
+  }
+}

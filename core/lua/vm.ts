@@ -1,0 +1,264 @@
+// One Lua 5.4 state with the host-call bridge and the coroutine driver.
+//
+// Every piece of Lua (app loading, each request, `redox run` scripts) runs in its own
+// coroutine. A host function that waits on I/O yields the coroutine with a sentinel; the driver
+// awaits the promise, pushes the result and resumes. Other coroutines run meanwhile, so Lua
+// code reads as blocking while the process serves many requests at once.
+import {
+  LuaApi, LuaState, LUA_OK, LUA_YIELD, LUA_REGISTRYINDEX, T_LIGHTUSERDATA, T_STRING, T_TABLE, upvalueIndex,
+} from './api';
+import { HostFunction } from './host';
+import { pushValue, readValue, LuaValue } from './marshal';
+
+const SENTINEL = 0x5ed0; // lightuserdata address that marks "waiting on the host"
+
+export class LuaError extends Error {
+  constructor(message: string, readonly traceback?: string) {
+    super(message);
+    this.name = 'LuaError';
+  }
+}
+
+/** Thrown by the driver when a coroutine ran past its deadline; the coroutine is abandoned. */
+export class LuaTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`gave up after ${timeoutMs} ms`);
+    this.name = 'LuaTimeoutError';
+  }
+}
+
+type Settled = { ok: true; value: LuaValue | void } | { ok: false; error: string };
+
+export interface DriveOptions {
+  /** Abandon the coroutine (LuaTimeoutError) when it is still waiting at this time (ms epoch). */
+  deadline?: number;
+}
+
+export type RawFunction = (L: LuaState) => number;
+
+export class LuaVM {
+  readonly api: LuaApi;
+  readonly L: LuaState;
+  private readonly functions: HostFunction[] = [];
+  private readonly rawFunctions: RawFunction[] = [];
+  private readonly dispatcher: number;
+  private readonly rawDispatcher: number;
+  private readonly continuation: number;
+  private pending: Promise<Settled> | null = null;
+  private resumeError: string | null = null;
+  private resumeCount = 0;
+  private closed = false;
+
+  static async create(wasmPath: string): Promise<LuaVM> {
+    return new LuaVM(await LuaApi.load(wasmPath));
+  }
+
+  private constructor(api: LuaApi) {
+    this.api = api;
+    const raw = api.raw;
+    this.L = raw._luaL_newstate();
+    this.dispatcher = raw.addFunction((L: number) => this.callHost(L), 'ii');
+    this.rawDispatcher = raw.addFunction((L: number) => {
+      const id = Number(raw._lua_tointegerx(L, upvalueIndex(1), 0));
+      return this.rawFunctions[id](L);
+    }, 'ii');
+    this.continuation = raw.addFunction((L: number) => this.continueAfterWait(L), 'iiii');
+    this.openSafeLibraries();
+  }
+
+  /** The standard libraries a service needs; io, package and the unsafe parts of os and debug
+   *  stay closed (the prelude trims what is left). */
+  private openSafeLibraries(): void {
+    const { raw } = this.api;
+    const L = this.L;
+    raw._luaopen_base(L);
+    raw._lua_settop(L, 0);
+    const libs: [string, string][] = [
+      ['coroutine', '_luaopen_coroutine'], ['table', '_luaopen_table'], ['string', '_luaopen_string'],
+      ['utf8', '_luaopen_utf8'], ['math', '_luaopen_math'], ['os', '_luaopen_os'], ['debug', '_luaopen_debug'],
+    ];
+    for (const [name, opener] of libs) {
+      (raw as any)[opener](L);
+      this.api.setGlobal(L, name);
+    }
+  }
+
+  /** Pushes a Lua closure that calls `fn` on the host. */
+  pushFunction(L: LuaState, fn: HostFunction): void {
+    this.functions.push(fn);
+    this.api.raw._lua_pushinteger(L, BigInt(this.functions.length - 1));
+    this.api.raw._lua_pushcclosure(L, this.dispatcher, 1);
+  }
+
+  /** Pushes a Lua closure over a function that works on the Lua stack directly. */
+  pushRawFunction(L: LuaState, fn: RawFunction): void {
+    this.rawFunctions.push(fn);
+    this.api.raw._lua_pushinteger(L, BigInt(this.rawFunctions.length - 1));
+    this.api.raw._lua_pushcclosure(L, this.rawDispatcher, 1);
+  }
+
+  setGlobalFunction(name: string, fn: HostFunction): void {
+    this.pushFunction(this.L, fn);
+    this.api.setGlobal(this.L, name);
+  }
+
+  setGlobalValue(name: string, value: LuaValue): void {
+    pushValue(this.api, this.L, value);
+    this.api.setGlobal(this.L, name);
+  }
+
+  /** Pushes the marker value that host waits yield (the prelude's coroutine wrappers need it). */
+  pushSentinel(L: LuaState): void {
+    this.api.raw._lua_pushlightuserdata(L, SENTINEL);
+  }
+
+  /** Anchors the value on top of L's stack in the registry and pops it. */
+  ref(L: LuaState): number {
+    return this.api.raw._luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+
+  unref(ref: number): void {
+    this.api.raw._luaL_unref(this.L, LUA_REGISTRYINDEX, ref);
+  }
+
+  pushRef(L: LuaState, ref: number): void {
+    this.api.raw._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(ref));
+  }
+
+  /** Compiles a text chunk and returns a registry reference to the function. */
+  compile(source: string | Uint8Array, chunkName: string): number {
+    const status = this.api.load(this.L, source, chunkName);
+    if (status !== LUA_OK) {
+      const message = this.api.toString(this.L, -1) ?? 'failed to load chunk';
+      this.api.pop(this.L, 1);
+      throw new LuaError(message);
+    }
+    return this.ref(this.L);
+  }
+
+  private callHost(L: LuaState): number {
+    const { raw } = this.api;
+    const fn = this.functions[Number(raw._lua_tointegerx(L, upvalueIndex(1), 0))];
+    let message: string;
+    try {
+      const argc = raw._lua_gettop(L);
+      const args = new Array(argc);
+      for (let i = 0; i < argc; i++) args[i] = readValue(this.api, L, i + 1, fn.options);
+      if (fn.kind === 'sync') {
+        const result = fn.impl(...args) as LuaValue;
+        if (result === undefined) return 0;
+        return pushValue(this.api, L, result);
+      }
+      if (!raw._lua_isyieldable(L)) {
+        message = `${fn.options.name ?? 'this function'} waits for I/O and cannot be called here ` +
+          '(not inside a metamethod, an iterator or a callback such as table.sort or string.gsub)';
+      } else {
+        this.pending = (fn.impl(...args) as Promise<LuaValue | void>).then(
+          (value): Settled => ({ ok: true, value }),
+          (err): Settled => ({ ok: false, error: errorText(err) }),
+        );
+        raw._lua_pushlightuserdata(L, SENTINEL);
+        return raw._lua_yieldk(L, 1, 0, this.continuation);
+      }
+    } catch (err) {
+      // A Lua error raised while we were on the stack (longjmp) must keep unwinding.
+      if (typeof err === 'number') throw err;
+      message = errorText(err);
+    }
+    return this.raise(L, message);
+  }
+
+  private continueAfterWait(L: LuaState): number {
+    const error = this.resumeError;
+    this.resumeError = null;
+    if (error !== null) return this.raise(L, error);
+    return this.resumeCount;
+  }
+
+  /** Raises a Lua error at the Lua caller's line. */
+  private raise(L: LuaState, message: string): number {
+    const { raw } = this.api;
+    raw._luaL_where(L, 1);
+    this.api.pushString(L, message);
+    raw._lua_concat(L, 2);
+    return raw._lua_error(L);
+  }
+
+  /**
+   * Runs a function in a new coroutine until it returns, awaiting every host wait on the way.
+   * `setup` pushes the function and its arguments on the coroutine and returns the argument
+   * count; `finish` reads the `nres` results from the top of its stack.
+   */
+  async drive<R>(setup: (T: LuaState) => number, finish: (T: LuaState, nres: number) => R, options: DriveOptions = {}): Promise<R> {
+    if (this.closed) throw new Error('the Lua VM is closed');
+    const { raw } = this.api;
+    const T = raw._lua_newthread(this.L);
+    const threadRef = this.ref(this.L);
+    try {
+      let nargs = setup(T) - 1;
+      for (;;) {
+        const status = raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
+        const nres = raw.HEAP32[this.api.resultCountPtr >> 2];
+        if (status === LUA_OK) return finish(T, nres);
+        if (status !== LUA_YIELD) throw this.errorFrom(T);
+        const pending = this.pending;
+        this.pending = null;
+        const isHostWait = pending !== null && nres === 1 && raw._lua_type(T, -1) === T_LIGHTUSERDATA &&
+          raw._lua_touserdata(T, -1) === SENTINEL;
+        raw._lua_settop(T, -nres - 1);
+        if (!isHostWait) throw new LuaError('coroutine.yield was called outside of a coroutine');
+        const settled = await withDeadline(pending, options.deadline);
+        if (this.closed) throw new Error('the Lua VM was closed while a coroutine was waiting');
+        if (settled.ok) {
+          this.resumeError = null;
+          nargs = settled.value === undefined ? 0 : pushValue(this.api, T, settled.value);
+        } else {
+          this.resumeError = settled.error;
+          nargs = 0;
+        }
+        this.resumeCount = nargs;
+      }
+    } finally {
+      // Dropping the reference lets the GC reclaim the coroutine, finished or abandoned.
+      if (!this.closed) this.unref(threadRef);
+    }
+  }
+
+  /** The error on top of a failed coroutine, with its traceback. */
+  private errorFrom(T: LuaState): LuaError {
+    const { raw } = this.api;
+    const type = raw._lua_type(T, -1);
+    const message = type === T_STRING || type === T_TABLE ? this.api.describe(T, -1) : `(error object is a ${type === 0 ? 'nil' : 'non-string'} value)`;
+    raw._luaL_traceback(this.L, T, 0, 0);
+    const traceback = this.api.toString(this.L, -1) ?? '';
+    this.api.pop(this.L, 1);
+    return new LuaError(message, traceback);
+  }
+
+  /** Reads result i (1-based) of `nres` results on top of T. */
+  result(T: LuaState, nres: number, i: number): LuaValue {
+    return readValue(this.api, T, -nres + i - 1);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.api.raw._lua_close(this.L);
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, deadline: number | undefined): Promise<T> {
+  if (deadline === undefined) return promise;
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return Promise.reject(new LuaTimeoutError(0));
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LuaTimeoutError(remaining)), remaining);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

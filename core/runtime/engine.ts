@@ -1,0 +1,306 @@
+// A Lua VM with the core modules, the given features and (after loadApp) an app: the unit one
+// worker process runs. It knows features only through the contract in core/feature.ts.
+import { FeatureContext, FeatureDefinition, FeatureModule } from '../feature';
+import { LUA_REGISTRYINDEX, LuaState } from '../lua/api';
+import { async, HostFunction, sync } from '../lua/host';
+import { LuaMulti, LuaValue, pushValue } from '../lua/marshal';
+import { LuaVM, LuaError, DriveOptions } from '../lua/vm';
+import { PRELUDE_LUA } from '../lua/prelude.lua';
+import { JSON_LUA } from '../lua/json.lua';
+import { ROUTER_LUA } from '../lua/router.lua';
+import { HTTP_LUA } from '../lua/http.lua';
+import { RedoxError } from '../errors';
+import { Logger, Level } from './log';
+import { ModuleSource } from './modules';
+import { orderForInstall } from './install-order';
+
+const CORE_LUA = String.raw`
+local host, internal, json, router, http = ...
+internal.provide("json", json)
+internal.provide("redox", {
+  router = router.router, abort = http.abort, sleep = host.sleep, now = host.now, env = host.env,
+  version = host.version, features = host.features, null = json.null,
+})
+local log = {}
+for _, level in ipairs({ "debug", "info", "warn", "error" }) do
+  log[level] = function(msg, fields)
+    if fields ~= nil and type(fields) ~= "table" then error("log." .. level .. ": fields must be a table, got " .. type(fields), 2) end
+    host.log(level, tostring(msg), fields)
+  end
+end
+internal.provide("log", log)
+print = function(...)
+  local n, parts = select("#", ...), {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  host.write(table.concat(parts, "\t") .. "\n")
+end
+http.install_globals()
+function internal.install_feature(name, chunk, fns)
+  local mod = fns
+  if chunk then mod = chunk(fns) end
+  internal.provide(name, mod)
+end
+local function load_app(chunk, attr, where)
+  return http.set_app(chunk(), attr, where)
+end
+return http.dispatch, load_app, internal.install_feature
+`;
+
+export interface EngineOptions {
+  wasmPath: string;
+  /** The features of this build or run; their `requires` must be among them. */
+  features: FeatureDefinition[];
+  /** Names of every feature that exists, so a missing one gets a helpful message. */
+  catalogue: string[];
+  modules: ModuleSource;
+  context: Omit<FeatureContext, 'log'>;
+  log: Logger;
+  version: string;
+  /** Show error messages and tracebacks to HTTP clients. */
+  dev?: boolean;
+  /** Where print() writes. */
+  write?: (bytes: Buffer) => void;
+}
+
+export interface LuaRequest {
+  method: string;
+  path: string;
+  query: string;
+  /** Raw header lines "name\nvalue\n..." as received. */
+  headers: string;
+  body: Buffer | undefined;
+  ip: string;
+  id: string;
+}
+
+export interface LuaResponse {
+  status: number;
+  body: Buffer | undefined;
+  /** Set when the handler failed: what to log (message and traceback). */
+  error: string | undefined;
+  /** Flat name, value list. */
+  headers: string[];
+}
+
+export class Engine {
+  readonly vm: LuaVM;
+  readonly features: string[];
+  private readonly options: EngineOptions;
+  private readonly instances: FeatureModule[] = [];
+  private dispatchRef = 0;
+  private setAppRef = 0;
+  private installRef = 0;
+
+  static async create(options: EngineOptions): Promise<Engine> {
+    const engine = new Engine(await LuaVM.create(options.wasmPath), options);
+    await engine.boot();
+    return engine;
+  }
+
+  private constructor(vm: LuaVM, options: EngineOptions) {
+    this.vm = vm;
+    this.options = options;
+    this.features = options.features.map((f) => f.name).sort();
+  }
+
+  private hostFunctions(): Record<string, HostFunction> {
+    const { options } = this;
+    const installed = new Set(this.features);
+    const write = options.write ?? ((b: Buffer) => process.stdout.write(b));
+    return {
+      write: sync((bytes: Buffer) => { write(bytes); }, { bytes: true, name: 'print' }),
+      missing_feature: sync((name: string) => {
+        if (installed.has(name) || !options.catalogue.includes(name)) return undefined;
+        return `feature "${name}" is not included in this build (features: ${this.features.join(', ') || 'none'}); rebuild with --features ${name}`;
+      }),
+      read_module: sync((name: string) => {
+        const found = options.modules.read(name);
+        if (typeof found === 'string') return new LuaMulti([undefined, found]);
+        return new LuaMulti([found.source, found.chunkName]);
+      }, { name: 'require' }),
+      log: sync((level: Level, msg: string, fields?: Record<string, unknown>) => {
+        options.log[level](msg, fields);
+      }, { name: 'log' }),
+      sleep: async((ms: unknown) => {
+        if (typeof ms !== 'number' || !(ms >= 0)) throw new TypeError(`redox.sleep expects milliseconds (a number >= 0), got ${typeof ms}`);
+        return new Promise<void>((resolve) => setTimeout(resolve, ms));
+      }, { name: 'redox.sleep' }),
+      now: sync(() => Date.now(), { name: 'redox.now' }),
+      env: sync((name: unknown) => {
+        if (typeof name !== 'string') throw new TypeError(`redox.env expects a variable name, got ${typeof name}`);
+        return envAllowed(name) ? process.env[name] : undefined;
+      }, { name: 'redox.env' }),
+    };
+  }
+
+  private pushTable(T: LuaState, functions: Record<string, HostFunction>, values: Record<string, LuaValue> = {}): void {
+    const { vm } = this;
+    vm.api.raw._lua_createtable(T, 0, Object.keys(functions).length + Object.keys(values).length);
+    for (const [name, fn] of Object.entries(functions)) {
+      vm.pushFunction(T, fn);
+      vm.api.setField(T, -2, name);
+    }
+    for (const [name, value] of Object.entries(values)) {
+      pushValue(vm.api, T, value);
+      vm.api.setField(T, -2, name);
+    }
+  }
+
+  /** Runs a compiled chunk with arguments and anchors each of its results in the registry. */
+  private async runChunk(ref: number, pushArgs: (T: LuaState) => number): Promise<number[]> {
+    return this.vm.drive((T) => {
+      this.vm.pushRef(T, ref);
+      return 1 + pushArgs(T);
+    }, (T, nres) => {
+      const refs: number[] = [];
+      for (let i = 0; i < nres; i++) refs.unshift(this.vm.ref(T));
+      return refs;
+    });
+  }
+
+  private async boot(): Promise<void> {
+    const { vm, options } = this;
+    const api = vm.api;
+    const host = this.hostFunctions();
+    const setRegistry = (L: LuaState) => {
+      api.raw._lua_settop(L, 2);
+      api.raw._lua_setfield(L, LUA_REGISTRYINDEX, api.cstr(api.toString(L, 1)!));
+      return 0;
+    };
+    const pushHost = (T: LuaState) => {
+      this.pushTable(T, host, { dev: Boolean(options.dev), version: options.version, features: this.features });
+      vm.pushSentinel(T);
+      api.setField(T, -2, 'sentinel');
+      vm.pushRawFunction(T, setRegistry);
+      api.setField(T, -2, 'set_registry');
+      return 1;
+    };
+    const [internal] = await this.runChunk(vm.compile(PRELUDE_LUA, '=[redox prelude]'), pushHost);
+    const [json] = await this.runChunk(vm.compile(JSON_LUA, '=[json]'), (T) => {
+      api.getField(T, LUA_REGISTRYINDEX, 'redox.array_mt');
+      return 1;
+    });
+    const [router] = await this.runChunk(vm.compile(ROUTER_LUA, '=[router]'), () => 0);
+    const [http] = await this.runChunk(vm.compile(HTTP_LUA, '=[http]'), (T) => {
+      pushHost(T);
+      for (const ref of [router, json, internal]) vm.pushRef(T, ref);
+      return 4;
+    });
+    [this.dispatchRef, this.setAppRef, this.installRef] = await this.runChunk(vm.compile(CORE_LUA, '=[redox core]'), (T) => {
+      pushHost(T);
+      for (const ref of [internal, json, router, http]) vm.pushRef(T, ref);
+      return 5;
+    });
+    for (const def of orderForInstall(options.features)) await this.installFeature(def);
+  }
+
+  private async installFeature(def: FeatureDefinition): Promise<void> {
+    const { vm } = this;
+    let mod: FeatureModule;
+    try {
+      mod = await def.install({ ...this.options.context, log: this.options.log });
+    } catch (err) {
+      throw new RedoxError('REDOX_FEATURE_INSTALL', `feature "${def.name}" failed to start: ${(err as Error).message}`);
+    }
+    this.instances.push(mod);
+    for (const [fname, fn] of Object.entries(mod.functions)) {
+      if (!fn.options.name) (fn.options as { name?: string }).name = `${def.name}.${fname}`;
+    }
+    const chunkRef = mod.lua ? vm.compile(mod.lua, `=[${def.name}]`) : 0;
+    await vm.drive((T) => {
+      vm.pushRef(T, this.installRef);
+      vm.api.pushString(T, def.name);
+      if (chunkRef) vm.pushRef(T, chunkRef);
+      else vm.api.raw._lua_pushnil(T);
+      this.pushTable(T, mod.functions, mod.values);
+      return 4;
+    }, () => undefined);
+  }
+
+  /** Loads the app file and selects its handler. Errors are RedoxErrors with the Lua message. */
+  async loadApp(main: { source: Buffer; chunkName: string }, attr?: string): Promise<void> {
+    const { vm } = this;
+    let ref: number;
+    try {
+      ref = vm.compile(main.source, '@' + main.chunkName);
+    } catch (err) {
+      throw new RedoxError('REDOX_APP_LOAD', (err as Error).message);
+    }
+    try {
+      await vm.drive((T) => {
+        vm.pushRef(T, this.setAppRef);
+        vm.pushRef(T, ref);
+        if (attr) vm.api.pushString(T, attr);
+        else vm.api.raw._lua_pushnil(T);
+        vm.api.pushString(T, main.chunkName);
+        return 4;
+      }, () => undefined);
+    } catch (err) {
+      const e = err as LuaError;
+      throw new RedoxError('REDOX_APP_LOAD', e.traceback ? `${e.message}\n${e.traceback}` : e.message);
+    }
+  }
+
+  /** Handles one request in its own coroutine. */
+  dispatch(req: LuaRequest, options: DriveOptions = {}): Promise<LuaResponse> {
+    const { vm } = this;
+    const api = vm.api;
+    return vm.drive((T) => {
+      vm.pushRef(T, this.dispatchRef);
+      api.pushString(T, req.method);
+      api.pushString(T, req.path);
+      api.pushString(T, req.query);
+      api.pushString(T, req.headers);
+      if (req.body) api.pushBytes(T, req.body);
+      else api.raw._lua_pushnil(T);
+      api.pushString(T, req.ip);
+      api.pushString(T, req.id);
+      return 8;
+    }, (T, nres) => {
+      const base = -nres;
+      const status = Number(api.raw._lua_tointegerx(T, base, 0));
+      const body = api.toBytes(T, base + 1) ?? undefined;
+      const error = api.toString(T, base + 2) ?? undefined;
+      const headers: string[] = new Array(nres - 3);
+      for (let i = 3; i < nres; i++) headers[i - 3] = api.toString(T, base + i)!;
+      return { status, body, error, headers };
+    }, options);
+  }
+
+  /** Runs a script to completion (`redox run`): `arg` holds the arguments. Returns what the
+   *  script returned (an integer is used as the exit code). */
+  async runScript(main: { source: Buffer; chunkName: string }, args: string[]): Promise<LuaValue> {
+    const { vm } = this;
+    const { api } = vm;
+    api.raw._lua_createtable(vm.L, args.length, 1);
+    [main.chunkName, ...args].forEach((a, i) => {
+      api.pushString(vm.L, a);
+      api.raw._lua_rawseti(vm.L, -2, BigInt(i));
+    });
+    api.setGlobal(vm.L, 'arg');
+    const ref = vm.compile(main.source, '@' + main.chunkName);
+    return vm.drive((T) => {
+      vm.pushRef(T, ref);
+      for (const a of args) vm.api.pushString(T, a);
+      return 1 + args.length;
+    }, (T, nres) => (nres > 0 ? vm.result(T, nres, 1) : undefined));
+  }
+
+  async close(): Promise<void> {
+    for (const mod of this.instances.reverse()) {
+      try {
+        await mod.cleanup?.();
+      } catch (err) {
+        this.options.log.warn('feature cleanup failed', { error: (err as Error).message });
+      }
+    }
+    this.vm.close();
+  }
+}
+
+/** REDOX_ENV_ALLOW (comma-separated names, PREFIX_* allowed) restricts what redox.env reveals. */
+function envAllowed(name: string): boolean {
+  const allow = process.env.REDOX_ENV_ALLOW;
+  if (allow === undefined || allow === '') return true;
+  return allow.split(',').map((s) => s.trim()).some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
+}

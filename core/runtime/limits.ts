@@ -1,0 +1,70 @@
+// Server limits: one table of defaults, each overridable by a flag and an environment variable.
+// The CLI builds its options from LIMIT_SPECS, so flags, env names and docs cannot drift.
+import { RedoxError } from '../errors';
+
+export interface Limits {
+  bodyBytes: number;
+  headerBytes: number;
+  urlBytes: number;
+  handlerTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  shutdownMs: number;
+  maxConnections: number;
+  maxRequestsPerSocket: number;
+}
+
+type Kind = 'bytes' | 'ms' | 'count';
+
+export interface LimitSpec {
+  key: keyof Limits;
+  flag: string;
+  env: string;
+  kind: Kind;
+  default: number;
+  description: string;
+}
+
+export const LIMIT_SPECS: LimitSpec[] = [
+  { key: 'bodyBytes', flag: '--max-body', env: 'REDOX_MAX_BODY', kind: 'bytes', default: 1024 * 1024, description: 'largest request body; larger is 413' },
+  { key: 'headerBytes', flag: '--max-headers', env: 'REDOX_MAX_HEADERS', kind: 'bytes', default: 16 * 1024, description: 'largest request head (all headers); larger is 431' },
+  { key: 'urlBytes', flag: '--max-url', env: 'REDOX_MAX_URL', kind: 'bytes', default: 8 * 1024, description: 'longest URL; longer is 414' },
+  { key: 'handlerTimeoutMs', flag: '--handler-timeout', env: 'REDOX_HANDLER_TIMEOUT', kind: 'ms', default: 30_000, description: 'time a handler may take; then 503' },
+  { key: 'headersTimeoutMs', flag: '--headers-timeout', env: 'REDOX_HEADERS_TIMEOUT', kind: 'ms', default: 10_000, description: 'time a client has to send all headers (slow clients are cut off)' },
+  { key: 'requestTimeoutMs', flag: '--request-timeout', env: 'REDOX_REQUEST_TIMEOUT', kind: 'ms', default: 30_000, description: 'time a client has to send the whole request' },
+  { key: 'keepAliveTimeoutMs', flag: '--keep-alive-timeout', env: 'REDOX_KEEP_ALIVE_TIMEOUT', kind: 'ms', default: 5_000, description: 'idle time before a keep-alive connection is closed' },
+  { key: 'shutdownMs', flag: '--shutdown-timeout', env: 'REDOX_SHUTDOWN_TIMEOUT', kind: 'ms', default: 10_000, description: 'time in-flight requests get to finish on SIGTERM/SIGINT' },
+  { key: 'maxConnections', flag: '--max-connections', env: 'REDOX_MAX_CONNECTIONS', kind: 'count', default: 0, description: 'concurrent connections accepted (0: no limit)' },
+  { key: 'maxRequestsPerSocket', flag: '--max-requests-per-connection', env: 'REDOX_MAX_REQUESTS_PER_CONNECTION', kind: 'count', default: 0, description: 'requests served on one keep-alive connection (0: no limit)' },
+];
+
+const UNITS: Record<Kind, Record<string, number>> = {
+  bytes: { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3 },
+  ms: { '': 1, ms: 1, s: 1000, m: 60_000, min: 60_000 },
+  count: { '': 1 },
+};
+
+export function parseLimit(spec: Pick<LimitSpec, 'kind' | 'flag' | 'env'>, text: string, source: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m ? UNITS[spec.kind][m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    const example = spec.kind === 'bytes' ? '1048576, 512KiB or 2MiB' : spec.kind === 'ms' ? '500ms, 30s or 30000' : 'a whole number';
+    throw new RedoxError('REDOX_USAGE', `${source} must be ${example}, got "${text}"`);
+  }
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** Defaults, then environment, then flags (flags win). */
+export function resolveLimits(flags: Partial<Record<keyof Limits, string>>, env: NodeJS.ProcessEnv = process.env): Limits {
+  const limits = {} as Limits;
+  for (const spec of LIMIT_SPECS) {
+    let value = spec.default;
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') value = parseLimit(spec, fromEnv, spec.env);
+    const fromFlag = flags[spec.key];
+    if (fromFlag !== undefined) value = parseLimit(spec, fromFlag, spec.flag);
+    limits[spec.key] = value;
+  }
+  return limits;
+}

@@ -1,0 +1,86 @@
+// Structured logging: JSON lines when stdout is not a terminal, readable lines when it is.
+// Lines are batched and written once per event-loop turn so logging every request stays cheap.
+
+export const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
+export type Level = Exclude<keyof typeof LEVELS, 'silent'>;
+export type Fields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: Fields): void;
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  enabled(level: Level): boolean;
+  flush(): void;
+}
+
+export interface LoggerOptions {
+  level?: string;
+  pretty?: boolean;
+  write?: (text: string) => void;
+}
+
+export function parseLevel(text: string | undefined): number {
+  if (!text) return LEVELS.info;
+  const level = LEVELS[text.toLowerCase() as keyof typeof LEVELS];
+  if (level === undefined) {
+    throw new Error(`REDOX_LOG_LEVEL must be one of ${Object.keys(LEVELS).join(', ')}, got "${text}"`);
+  }
+  return level;
+}
+
+const COLORS: Record<Level, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const threshold = parseLevel(options.level ?? process.env.REDOX_LOG_LEVEL);
+  const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  const write = options.write ?? ((text: string) => process.stdout.write(text));
+  let buffer = '';
+  let scheduled = false;
+
+  const flush = () => {
+    scheduled = false;
+    if (buffer === '') return;
+    const text = buffer;
+    buffer = '';
+    write(text);
+  };
+
+  const emit = (level: Level, msg: string, fields?: Fields) => {
+    if (LEVELS[level] < threshold) return;
+    buffer += pretty ? prettyLine(level, msg, fields) : jsonLine(level, msg, fields);
+    if (buffer.length > 64 * 1024) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    enabled: (level) => LEVELS[level] >= threshold,
+    flush,
+  };
+}
+
+function jsonLine(level: Level, msg: string, fields?: Fields): string {
+  const record: Fields = { time: new Date().toISOString(), level, msg };
+  if (fields) for (const k of Object.keys(fields)) if (!(k in record)) record[k] = fields[k];
+  return JSON.stringify(record) + '\n';
+}
+
+function prettyLine(level: Level, msg: string, fields?: Fields): string {
+  const time = new Date().toISOString().slice(11, 23);
+  let line = `${time} ${COLORS[level]}${level.toUpperCase().padEnd(5)}\x1b[0m ${msg}`;
+  let trailer = '';
+  if (fields) {
+    for (const [k, v] of Object.entries(fields)) {
+      if (typeof v === 'string' && v.includes('\n')) trailer += '\n' + v;
+      else line += ` \x1b[90m${k}=\x1b[0m${typeof v === 'string' ? v : JSON.stringify(v)}`;
+    }
+  }
+  return line + trailer + '\n';
+}

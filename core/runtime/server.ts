@@ -1,0 +1,222 @@
+// The HTTP front: node:http in, one Lua coroutine per request, limits enforced before Lua
+// sees anything, and a graceful drain on shutdown.
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Engine, LuaResponse } from './engine';
+import { Logger } from './log';
+import { LuaTimeoutError } from '../lua/vm';
+import { RedoxError } from '../errors';
+import { Limits } from './limits';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  limits: Limits;
+  log: Logger;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, lets in-flight requests finish (up to limits.shutdownMs), then closes. */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export async function startServer(engine: Engine, options: ServerOptions): Promise<RunningServer> {
+  const { limits, log } = options;
+  let inFlight = 0;
+  let draining = false;
+  let drained: (() => void) | null = null;
+
+  const finish = () => {
+    inFlight--;
+    if (draining && inFlight === 0 && drained) drained();
+  };
+
+  const server = http.createServer({
+    maxHeaderSize: limits.headerBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+  }, (req, res) => {
+    inFlight++;
+    res.on('close', finish);
+    handle(req, res);
+  });
+  if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+  if (limits.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+
+  const send = (res: http.ServerResponse, id: string, status: number, headers: string[], body: Buffer | string | undefined) => {
+    headers.push('x-request-id', id);
+    // Explicit length: writeHead with a header list would otherwise fall back to chunked.
+    if (body !== undefined && status !== 204 && status !== 304) {
+      headers.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
+    }
+    if (draining) headers.push('connection', 'close');
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  const sendError = (res: http.ServerResponse, id: string, status: number, message: string, extra: string[] = []) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    send(res, id, status, ['content-type', JSON_TYPE, ...extra], JSON.stringify({ error: message, request_id: id }));
+  };
+
+  const logRequest = (method: string, path: string, status: number, start: number, id: string) => {
+    if (log.enabled('info')) {
+      log.info('request', { method, path, status, duration_ms: Math.round((performance.now() - start) * 100) / 100, request_id: id });
+    }
+  };
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const start = performance.now();
+    const raw = req.rawHeaders;
+    let headerText = '';
+    let incomingId: string | undefined;
+    let contentLength = -1;
+    let chunked = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i];
+      const value = raw[i + 1];
+      headerText += name + '\n' + value + '\n';
+      const lower = name.length === 12 || name.length === 14 || name.length === 17 ? name.toLowerCase() : '';
+      if (lower === 'x-request-id') incomingId = value;
+      else if (lower === 'content-length') contentLength = Number(value);
+      else if (lower === 'transfer-encoding') chunked = true;
+    }
+    const id = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    if (url.length > limits.urlBytes) {
+      sendError(res, id, 414, `URL longer than ${limits.urlBytes} bytes`);
+      logRequest(method, url.slice(0, 80) + '...', 414, start, id);
+      return;
+    }
+    const q = url.indexOf('?');
+    let path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q + 1);
+    if (path[0] !== '/') {
+      // absolute-form (proxy style) or asterisk-form request targets
+      try {
+        path = new URL(path).pathname;
+      } catch {
+        sendError(res, id, 400, 'request target must be a path starting with /');
+        logRequest(method, path, 400, start, id);
+        return;
+      }
+    }
+
+    const dispatch = (body: Buffer | undefined) => {
+      engine.dispatch({ method, path, query, headers: headerText, body, ip: req.socket.remoteAddress ?? '', id },
+        { deadline: Date.now() + limits.handlerTimeoutMs })
+        .then((out: LuaResponse) => {
+          if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
+          try {
+            send(res, id, out.status, out.headers, out.body);
+          } catch (err) {
+            log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
+            sendError(res, id, 500, 'internal server error');
+            logRequest(method, path, 500, start, id);
+            return;
+          }
+          logRequest(method, path, out.status, start, id);
+        }, (err: unknown) => {
+          if (err instanceof LuaTimeoutError) {
+            log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
+            sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
+            logRequest(method, path, 503, start, id);
+            return;
+          }
+          log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
+          sendError(res, id, 500, 'internal server error');
+          logRequest(method, path, 500, start, id);
+        });
+    };
+
+    if (contentLength <= 0 && !chunked) {
+      dispatch(undefined);
+      return;
+    }
+    if (contentLength > limits.bodyBytes) {
+      tooLarge();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limits.bodyBytes) {
+        failed = true;
+        tooLarge();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    });
+    req.on('error', () => {
+      failed = true;
+    });
+
+    function tooLarge() {
+      // The rest of the body is not read: close the connection after answering.
+      sendError(res, id, 413, `request body larger than ${limits.bodyBytes} bytes`, ['connection', 'close']);
+      logRequest(method, path, 413, start, id);
+      res.on('finish', () => req.socket.destroySoon());
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new RedoxError('REDOX_PORT_IN_USE', `port ${options.port} is already in use on ${options.host}`,
+          'stop the other process or choose another port with --port (or PORT); --port 0 picks a free one'));
+      } else {
+        reject(new RedoxError('REDOX_LISTEN', `cannot listen on ${options.host}:${options.port}: ${err.message}`));
+      }
+    });
+    server.listen(options.port, options.host, () => resolve());
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Node answers 431 for oversized headers itself; answer the rest with a plain 400.
+    if (!socket.writable) return;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+
+  const address = server.address() as import('node:net').AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    port: address.port,
+    close: () => new Promise<void>((resolve) => {
+      draining = true;
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      const done = () => {
+        server.closeAllConnections();
+        resolve();
+      };
+      if (inFlight === 0) return done();
+      const timer = setTimeout(() => {
+        log.warn('shutdown timeout: closing connections with requests still in flight', { in_flight: inFlight });
+        done();
+      }, limits.shutdownMs);
+      drained = () => {
+        clearTimeout(timer);
+        // Let the last responses flush before the sockets are closed.
+        setImmediate(done);
+      };
+    }),
+  };
+}

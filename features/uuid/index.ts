@@ -1,0 +1,17 @@
+// uuid: RFC 9562 identifiers. v4 is random; v7 is time-ordered, so it sorts by creation time and
+// makes a good primary key.
+import { v4, v7, validate, version } from 'uuid';
+import { defineFeature, sync } from '../../core/feature';
+
+export default defineFeature({
+  name: 'uuid',
+  description: 'UUID v4 and time-ordered v7 generation and validation',
+  install: () => ({
+    functions: {
+      v4: sync(() => v4()),
+      v7: sync(() => v7()),
+      validate: sync((s: unknown) => typeof s === 'string' && validate(s)),
+      version: sync((s: unknown) => (typeof s === 'string' && validate(s) ? version(s) : undefined)),
+    },
+  }),
+});

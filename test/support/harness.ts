@@ -1,0 +1,99 @@
+// Test helpers that use the real runtime: a real Lua VM with exactly the given features, real
+// HTTP servers on free ports, and the real CLI as a child process.
+import { spawn, ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadCatalogue } from '../../core/catalogue/catalogue';
+import { devProfile } from '../../core/catalogue/dev-profile';
+import { projectRoot } from '../../core/catalogue/packages';
+import { LuaValue } from '../../core/lua/marshal';
+import { Engine } from '../../core/runtime/engine';
+import { createEngine, RuntimeProfile, startService, Service } from '../../core/runtime/launch';
+import { FileModules } from '../../core/runtime/modules';
+import { createLogger, Logger } from '../../core/runtime/log';
+import { resolveLimits } from '../../core/runtime/limits';
+import { FEATURES } from '../../features/index';
+
+export const ROOT = projectRoot();
+export const CLI = path.join(ROOT, 'build', 'cli', 'main.js');
+
+export function profileFor(features: string[]): RuntimeProfile {
+  const catalogue = loadCatalogue(ROOT);
+  return devProfile(catalogue, FEATURES, { distro: null, features: [...features].sort() }, 'test');
+}
+
+/** A logger that keeps lines in memory so tests can assert on them. */
+export function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'debug', pretty: false, write: (t) => lines.push(...t.trimEnd().split('\n')) });
+  return Object.assign(log, { lines });
+}
+
+export function tempDir(prefix = 'redox-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface LuaHarness {
+  engine: Engine;
+  /** Runs a Lua chunk to completion and returns its first result (tables become JS objects). */
+  run(code: string): Promise<LuaValue>;
+  close(): Promise<void>;
+}
+
+/** A Lua VM with exactly `features` installed. Modules are looked up in `appDir`. */
+export async function luaWith(features: string[], appDir = tempDir()): Promise<LuaHarness> {
+  const log = memoryLogger();
+  const modules = new FileModules(appDir);
+  const engine = await createEngine(profileFor(features), { modules, main: { source: Buffer.from(''), chunkName: 'main.lua' } }, { log });
+  let n = 0;
+  return {
+    engine,
+    run: (code) => engine.runScript({ source: Buffer.from(code), chunkName: `snippet${++n}.lua` }, []),
+    close: () => engine.close(),
+  };
+}
+
+/** Serves Lua source in-process over real HTTP on a free port. */
+export async function serveLua(code: string, features: string[] = [], options: { dev?: boolean; limits?: Record<string, string>; dir?: string } = {}): Promise<Service & { log: ReturnType<typeof memoryLogger> }> {
+  const dir = options.dir ?? tempDir();
+  fs.writeFileSync(path.join(dir, 'app.lua'), code);
+  const log = memoryLogger();
+  const service = await startService(profileFor(features), {
+    modules: new FileModules(dir),
+    main: { source: Buffer.from(code), chunkName: 'app.lua' },
+  }, { host: '127.0.0.1', port: 0, limits: resolveLimits(options.limits ?? {}), log, dev: options.dev });
+  return Object.assign(service, { log });
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+}
+
+/** Runs the real CLI (`node build/cli/main.js ...args`). */
+export function spawnRedox(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; bin?: string[] } = {}): Spawned {
+  const [cmd, ...pre] = options.bin ?? [process.execPath, CLI];
+  const child = spawn(cmd, [...pre, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Waits until a spawned server prints "listening on URL" and returns the URL. */
+export async function listeningUrl(p: Spawned, timeoutMs = 15_000): Promise<string> {
+  const start = Date.now();
+  for (;;) {
+    const m = /listening on (http:\/\/\S+)/.exec(p.stdout());
+    if (m) return m[1];
+    if (p.child.exitCode !== null) throw new Error(`server exited (${p.child.exitCode}): ${p.stderr()} ${p.stdout()}`);
+    if (Date.now() - start > timeoutMs) throw new Error(`server did not start: ${p.stderr()} ${p.stdout()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
