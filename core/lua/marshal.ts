@@ -146,7 +146,7 @@ function readTable(api: LuaApi, L: LuaState, idx: number, opts: ReadOptions | un
   const raw = api.raw;
   const abs = raw._lua_absindex(L, idx);
   raw._luaL_checkstack(L, 4, 0);
-  const length = raw._lua_rawlen(L, abs);
+  const length = Number(raw._lua_rawlen(L, abs)); // lua_Unsigned arrives as a bigint
   let count = 0;
   const obj: Record<string, LuaValue> = {};
   let allIntegerKeys = true;

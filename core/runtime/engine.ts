@@ -279,11 +279,15 @@ export class Engine {
     });
     api.setGlobal(vm.L, 'arg');
     const ref = vm.compile(main.source, '@' + main.chunkName);
-    return vm.drive((T) => {
-      vm.pushRef(T, ref);
-      for (const a of args) vm.api.pushString(T, a);
-      return 1 + args.length;
-    }, (T, nres) => (nres > 0 ? vm.result(T, nres, 1) : undefined));
+    try {
+      return await vm.drive((T) => {
+        vm.pushRef(T, ref);
+        for (const a of args) vm.api.pushString(T, a);
+        return 1 + args.length;
+      }, (T, nres) => (nres > 0 ? vm.result(T, nres, 1) : undefined));
+    } finally {
+      vm.unref(ref);
+    }
   }
 
   async close(): Promise<void> {

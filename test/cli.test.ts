@@ -1,0 +1,169 @@
+// The real CLI as a child process: serve targets, load failures, run exit codes, signals,
+// and the catalogue commands.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { listeningUrl, spawnRedox, tempDir } from './support/harness';
+
+function write(dir: string, files: Record<string, string>): string {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+async function serveAndGet(args: string[], cwd: string, urlPath = '/'): Promise<{ status: number; text: string; stdout: string }> {
+  const p = spawnRedox(['serve', ...args, '--port', '0'], { cwd });
+  try {
+    const url = await listeningUrl(p);
+    const res = await fetch(url + urlPath);
+    return { status: res.status, text: await res.text(), stdout: p.stdout() };
+  } finally {
+    p.child.kill('SIGTERM');
+    await p.exited;
+  }
+}
+
+test('the seed example serves as written (global get, json.encode)', async () => {
+  const dir = write(tempDir(), {
+    'app.lua': 'local function index() return json.encode({id = 1, name = "Alice"}) end\nget("/", index)\n',
+  });
+  const r = await serveAndGet(['app.lua'], dir);
+  assert.equal(r.status, 200);
+  assert.deepEqual(JSON.parse(r.text), { id: 1, name: 'Alice' });
+  assert.match(r.stdout, /^listening on http:\/\/127\.0\.0\.1:\d+$/m);
+});
+
+test('a file returning a plain function(req) serves every path', async () => {
+  const dir = write(tempDir(), { 'fn.lua': 'return function(req) return "you asked for " .. req.path end\n' });
+  const r = await serveAndGet(['fn.lua'], dir, '/x/y');
+  assert.equal(r.text, 'you asked for /x/y');
+});
+
+test('module:attr targets map dots to folders; attr defaults to app; require finds sibling modules', async () => {
+  const dir = write(tempDir(), {
+    'myapp/server.lua': [
+      'local util = require("myapp.util")',
+      'local M = {}',
+      'M.app = redox.router():get("/", function() return util.greet("app") end)',
+      'M.admin = redox.router():get("/", function() return util.greet("admin") end)',
+      'return M',
+    ].join('\n'),
+    'myapp/util.lua': 'return { greet = function(who) return "hello from " .. who end }\n',
+  });
+  assert.equal((await serveAndGet(['myapp.server'], dir)).text, 'hello from app');
+  assert.equal((await serveAndGet(['myapp.server:admin'], dir)).text, 'hello from admin');
+});
+
+test('an app that fails to load prints the Lua error with file:line and exits 1, no host stack', async () => {
+  const dir = write(tempDir(), {
+    'syntax.lua': 'local x = = 1\n',
+    'toplevel.lua': '\n\nerror("bad config")\n',
+    'nothing.lua': 'local x = 1\n',
+  });
+  for (const [file, pattern] of [
+    ['syntax.lua', /syntax\.lua:1: unexpected symbol near '='/],
+    ['toplevel.lua', /toplevel\.lua:3: bad config/],
+    ['nothing.lua', /returned nothing and registered no routes/],
+    ['missing.lua', /app file missing\.lua not found/],
+  ] as const) {
+    const p = spawnRedox(['serve', file, '--port', '0'], { cwd: dir });
+    const code = await p.exited;
+    assert.equal(code, 1, file);
+    assert.match(p.stderr(), pattern, file);
+    assert.doesNotMatch(p.stderr(), /at .*\.js:\d+/, `${file}: no host stack trace`);
+  }
+});
+
+test('redox run: arg holds the arguments, return value is the exit code, errors exit 1 with file:line', async () => {
+  const dir = write(tempDir(), {
+    'ok.lua': 'print("args", #arg, arg[0], arg[1], arg[2])\nreturn 0\n',
+    'code.lua': 'return 3\n',
+    'fail.lua': 'local function f()\n  error("job failed")\nend\nf()\n',
+    'sleep.lua': 'redox.sleep(20)\nprint("slept")\n',
+  });
+  const ok = spawnRedox(['run', 'ok.lua', 'one', '--two'], { cwd: dir });
+  assert.equal(await ok.exited, 0);
+  assert.equal(ok.stdout(), 'args\t2\tok.lua\tone\t--two\n');
+  const code = spawnRedox(['run', 'code.lua'], { cwd: dir });
+  assert.equal(await code.exited, 3);
+  const fail = spawnRedox(['run', 'fail.lua'], { cwd: dir });
+  assert.equal(await fail.exited, 1);
+  assert.match(fail.stderr(), /fail\.lua:2: job failed/);
+  assert.match(fail.stderr(), /stack traceback/);
+  const sleep = spawnRedox(['run', 'sleep.lua'], { cwd: dir });
+  assert.equal(await sleep.exited, 0);
+  assert.equal(sleep.stdout(), 'slept\n');
+});
+
+test('SIGTERM finishes the request in flight, then exits 0', async () => {
+  const dir = write(tempDir(), { 'app.lua': 'get("/slow", function() redox.sleep(500) return "finished" end)\n' });
+  const p = spawnRedox(['serve', 'app.lua', '--port', '0'], { cwd: dir });
+  const url = await listeningUrl(p);
+  const pending = fetch(url + '/slow');
+  await new Promise((r) => setTimeout(r, 100));
+  p.child.kill('SIGTERM');
+  const res = await pending;
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'finished');
+  assert.equal(await p.exited, 0);
+  await assert.rejects(fetch(url + '/slow'), 'no longer accepting');
+});
+
+test('--port in use is a clear error', async () => {
+  const dir = write(tempDir(), { 'app.lua': 'get("/", function() return "x" end)\n' });
+  const first = spawnRedox(['serve', 'app.lua', '--port', '0'], { cwd: dir });
+  const url = await listeningUrl(first);
+  const port = new URL(url).port;
+  const second = spawnRedox(['serve', 'app.lua', '--port', port], { cwd: dir });
+  assert.equal(await second.exited, 1);
+  assert.match(second.stderr(), new RegExp(`port ${port} is already in use`));
+  first.child.kill('SIGTERM');
+  await first.exited;
+});
+
+test('bad flags exit 2 with a message', async () => {
+  const p = spawnRedox(['serve', 'app.lua', '--port', 'abc']);
+  assert.equal(await p.exited, 2);
+  assert.match(p.stderr(), /--port must be a port number/);
+  const q = spawnRedox(['serve', 'app.lua', '--max-body', 'lots']);
+  assert.equal(await q.exited, 2);
+  assert.match(q.stderr(), /--max-body must be 1048576, 512KiB or 2MiB/);
+  const r = spawnRedox(['nonsense']);
+  assert.equal(await r.exited, 2);
+});
+
+test('redox features and distros list the catalogue, as text and JSON', async () => {
+  const f = spawnRedox(['features', '--json']);
+  assert.equal(await f.exited, 0);
+  const list = JSON.parse(f.stdout()) as { name: string; description: string }[];
+  assert.ok(list.some((x) => x.name === 'uuid' && x.description.length > 0));
+  const d = spawnRedox(['distros', '--json']);
+  assert.equal(await d.exited, 0);
+  const distros = JSON.parse(d.stdout()) as { name: string; features: string[] }[];
+  assert.deepEqual(distros.find((x) => x.name === 'web')!.features, ['requests', 'sqlite', 'uuid']);
+  assert.deepEqual(distros.find((x) => x.name === 'minimal')!.features, []);
+  const text = spawnRedox(['distros']);
+  await text.exited;
+  assert.match(text.stdout(), /^web: /m);
+});
+
+test('an unknown feature suggests the nearest name and exits 2', async () => {
+  const dir = write(tempDir(), { 'app.lua': 'get("/", function() return "x" end)\n' });
+  const p = spawnRedox(['serve', 'app.lua', '--features', 'sqlit'], { cwd: dir });
+  assert.equal(await p.exited, 2);
+  assert.match(p.stderr(), /unknown feature "sqlit" \(did you mean "sqlite"\?\)/);
+  const q = spawnRedox(['run', 'app.lua', '--distro', 'wbe'], { cwd: dir });
+  assert.equal(await q.exited, 2);
+  assert.match(q.stderr(), /unknown distro "wbe" \(did you mean "web"\?\)/);
+});
+
+test('--features runs with exactly that set: other features are absent with a clear message', async () => {
+  const dir = write(tempDir(), { 'job.lua': 'print(uuid ~= nil)\nlocal ok, err = pcall(require, "sqlite")\nprint(err)\n' });
+  const p = spawnRedox(['run', '--features', 'uuid', 'job.lua'], { cwd: dir });
+  assert.equal(await p.exited, 0, p.stderr());
+  assert.match(p.stdout(), /^true\n/);
+  assert.match(p.stdout(), /feature "sqlite" is not included in this build \(features: uuid\); rebuild with --features sqlite/);
+});
