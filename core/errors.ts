@@ -29,6 +29,7 @@ export const ERRORS = {
   REDOX_BUILD_INJECT: { exit: 1, summary: 'the SEA blob could not be generated or injected' },
   REDOX_BUILD_SMOKE: { exit: 1, summary: 'the built binary failed its smoke test and was deleted' },
   REDOX_BUILD_BUDGET: { exit: 1, summary: 'a binary is larger than its distro size budget' },
+  REDOX_ASSET_CACHE: { exit: 1, summary: 'a built binary cannot extract its wasm or native addons to the cache folder' },
   REDOX_COMPILE: { exit: 1, summary: 'TypeScript failed to compile to Lua' },
   REDOX_INIT_NOT_EMPTY: { exit: 1, summary: 'redox init refuses a non-empty directory' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -32,7 +32,7 @@ export interface RawLua {
   HEAPU32: Uint32Array;
   _malloc(size: number): number;
   _free(ptr: number): void;
-  addFunction(fn: (...args: number[]) => number, sig: string): number;
+  addFunction(fn: (...args: number[]) => number | void, sig: string): number;
   [name: `_lua${string}`]: (...args: any[]) => any;
 }
 

@@ -31,6 +31,7 @@ function load(chunk, chunkname, mode, env)
   return raw_load(chunk, chunkname, "t")
 end
 local raw_collectgarbage = collectgarbage
+host.set_registry("redox.collect", raw_collectgarbage)
 local gc_allowed = { collect = true, count = true, step = true, isrunning = true }
 function collectgarbage(opt, ...)
   opt = opt or "collect"

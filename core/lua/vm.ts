@@ -19,6 +19,15 @@ export class LuaError extends Error {
   }
 }
 
+/** Thrown by the driver when a coroutine used more Lua CPU time or heap than allowed; the
+ *  coroutine is abandoned (it cannot catch this with pcall). */
+export class LuaBudgetError extends Error {
+  constructor(readonly kind: 'cpu' | 'memory', readonly limit: number) {
+    super(kind === 'cpu' ? `used more than ${limit} ms of Lua CPU time` : `Lua heap grew past ${Math.round(limit / 1024 / 1024)} MiB`);
+    this.name = 'LuaBudgetError';
+  }
+}
+
 /** Thrown by the driver when a coroutine ran past its deadline; the coroutine is abandoned. */
 export class LuaTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
@@ -32,7 +41,25 @@ type Settled = { ok: true; value: LuaValue | void } | { ok: false; error: string
 export interface DriveOptions {
   /** Abandon the coroutine (LuaTimeoutError) when it is still waiting at this time (ms epoch). */
   deadline?: number;
+  /** Lua execution time the coroutine may use, not counting waits on the host (ms). */
+  cpuBudgetMs?: number;
+  /** Lua heap size (bytes) above which the running coroutine is stopped. */
+  memoryLimit?: number;
 }
+
+/** The coroutine being resumed right now, as the instruction-count hook sees it. */
+interface Slice {
+  start: number;
+  used: number;
+  cpuBudgetMs: number;
+  memoryLimit: number;
+  exceeded: 'cpu' | 'memory' | null;
+}
+
+// The hook runs every HOOK_INSTRUCTIONS VM instructions: often enough to stop a runaway loop
+// within a fraction of a millisecond, rarely enough that its JS call is noise.
+const HOOK_INSTRUCTIONS = 10_000;
+const LUA_MASKCOUNT = 8;
 
 export type RawFunction = (L: LuaState) => number;
 
@@ -48,6 +75,10 @@ export class LuaVM {
   private resumeError: string | null = null;
   private resumeCount = 0;
   private closed = false;
+  private slice: Slice | null = null;
+  private hookInstalled = false;
+  /** Address of global_State's totalbytes (GCdebt follows), found by calibration; 0 if unknown. */
+  private heapCounter = 0;
 
   static async create(wasmPath: string): Promise<LuaVM> {
     return new LuaVM(await LuaApi.load(wasmPath));
@@ -64,6 +95,92 @@ export class LuaVM {
     }, 'ii');
     this.continuation = raw.addFunction((L: number) => this.continueAfterWait(L), 'iiii');
     this.openSafeLibraries();
+  }
+
+  /** Enables CPU and memory budgets. Coroutines created afterwards inherit the hook. */
+  enableBudgets(): void {
+    if (this.hookInstalled) return;
+    const { raw } = this.api;
+    const hook = raw.addFunction((L: number) => this.onHook(L), 'vii');
+    raw._lua_sethook(this.L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    this.hookInstalled = true;
+  }
+
+  private onHook(L: LuaState): void {
+    const slice = this.slice;
+    if (slice === null || slice.exceeded) return this.stopRunaway(L, slice);
+    if (performance.now() - slice.start + slice.used > slice.cpuBudgetMs) slice.exceeded = 'cpu';
+    else if (this.heapCounter !== 0 && this.heapBytes() > slice.memoryLimit) {
+      // Garbage (including abandoned coroutines) must not count against the limit: collect,
+      // then judge what is really live.
+      this.collectGarbage(L);
+      if (this.heapBytes() <= slice.memoryLimit) return;
+      slice.exceeded = 'memory';
+    } else return;
+    this.stopRunaway(L, slice);
+  }
+
+  /** A full collection through the original collectgarbage, which the prelude keeps in the
+   *  registry (the app cannot replace it). */
+  private collectGarbage(L: LuaState): void {
+    const { raw } = this.api;
+    if (this.api.getField(L, LUA_REGISTRYINDEX, 'redox.collect') !== 6 /* function */) {
+      raw._lua_settop(L, -2);
+      return;
+    }
+    this.api.pushString(L, 'collect');
+    raw._lua_callk(L, 1, 0, 0, 0);
+  }
+
+  /** Yields out of the runaway coroutine (pcall cannot catch a yield); the driver abandons it. */
+  private stopRunaway(L: LuaState, slice: Slice | null): void {
+    if (slice === null || !slice.exceeded) return;
+    const { raw } = this.api;
+    if (raw._lua_isyieldable(L)) {
+      raw._lua_yieldk(L, 0, 0, 0);
+      return;
+    }
+    // Inside a C callback (table.sort, gsub) a yield is impossible: raise instead; the hook
+    // fires again in the caller and yields from there.
+    this.api.pushString(L, slice.exceeded === 'cpu' ? 'CPU budget exceeded' : 'memory limit exceeded');
+    raw._lua_error(L);
+  }
+
+  /** Lua's own count of heap bytes (totalbytes + GCdebt in global_State). */
+  heapBytes(): number {
+    const heap = this.api.raw.HEAP32;
+    return heap[this.heapCounter >> 2] + heap[(this.heapCounter >> 2) + 1];
+  }
+
+  /** Finds global_State's byte counter by matching candidates against collectgarbage("count")
+   *  at two different heap sizes. Returns false (memory limit unavailable) if none matches. */
+  async calibrateHeapCounter(): Promise<boolean> {
+    const { raw } = this.api;
+    const count = async (grow: boolean): Promise<number> => {
+      const ref = this.compile(grow ? 'KEEP = {} for i = 1, 20000 do KEEP[i] = {i} end return collectgarbage("count")' : 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
+      try {
+        return await this.drive((T) => { this.pushRef(T, ref); return 1; }, (T, n) => this.result(T, n, 1) as number);
+      } finally {
+        this.unref(ref);
+      }
+    };
+    const heap32 = () => raw.HEAP32;
+    const lBase = this.L >> 2;
+    const candidates: number[] = [];
+    const small = (await count(false)) * 1024;
+    for (let i = 0; i < 16; i++) {
+      const g = heap32()[lBase + i];
+      if (g <= 0 || g % 4 !== 0 || g >= raw.HEAPU8.length - 64) continue;
+      for (let off = 0; off < 48; off += 4) {
+        const at = g + off;
+        if (Math.abs(heap32()[at >> 2] + heap32()[(at >> 2) + 1] - small) < 1024) candidates.push(at);
+      }
+    }
+    const large = (await count(true)) * 1024;
+    const match = candidates.find((at) => Math.abs(heap32()[at >> 2] + heap32()[(at >> 2) + 1] - large) < 1024);
+    await count(false);
+    this.heapCounter = match ?? 0;
+    return this.heapCounter !== 0;
   }
 
   /** The standard libraries a service needs; io, package and the unsafe parts of os and debug
@@ -196,9 +313,29 @@ export class LuaVM {
     const threadRef = this.ref(this.L);
     try {
       let nargs = setup(T) - 1;
+      const slice: Slice | null = options.cpuBudgetMs !== undefined && this.hookInstalled
+        ? { start: 0, used: 0, cpuBudgetMs: options.cpuBudgetMs, memoryLimit: options.memoryLimit ?? Infinity, exceeded: null }
+        : null;
       for (;;) {
-        const status = raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
+        let status: number;
+        if (slice) {
+          slice.start = performance.now();
+          this.slice = slice;
+          try {
+            status = raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
+          } finally {
+            this.slice = null;
+            slice.used += performance.now() - slice.start;
+          }
+        } else {
+          status = raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
+        }
         const nres = raw.HEAP32[this.api.resultCountPtr >> 2];
+        // Checked first: a runaway user coroutine may have been stopped while its caller went on.
+        if (slice?.exceeded) {
+          this.pending = null;
+          throw new LuaBudgetError(slice.exceeded, slice.exceeded === 'cpu' ? slice.cpuBudgetMs : slice.memoryLimit);
+        }
         if (status === LUA_OK) return finish(T, nres);
         if (status !== LUA_YIELD) throw this.errorFrom(T);
         const pending = this.pending;

@@ -60,6 +60,8 @@ export interface EngineOptions {
   dev?: boolean;
   /** Where print() writes. */
   write?: (bytes: Buffer) => void;
+  /** Per-request CPU budget and heap limit; 0 or absent disables each. */
+  budgets?: { cpuMs: number; memoryBytes: number };
 }
 
 export interface LuaRequest {
@@ -90,6 +92,7 @@ export class Engine {
   private dispatchRef = 0;
   private setAppRef = 0;
   private installRef = 0;
+  private requestBudget: { cpuBudgetMs: number; memoryLimit: number } | undefined;
 
   static async create(options: EngineOptions): Promise<Engine> {
     const engine = new Engine(await LuaVM.create(options.wasmPath), options);
@@ -192,6 +195,27 @@ export class Engine {
       return 5;
     });
     for (const def of orderForInstall(options.features)) await this.installFeature(def);
+    const budgets = options.budgets;
+    if (budgets && (budgets.cpuMs > 0 || budgets.memoryBytes > 0)) {
+      vm.enableBudgets();
+      if (budgets.memoryBytes > 0 && !(await vm.calibrateHeapCounter())) {
+        options.log.warn('memory limit unavailable: cannot locate the Lua heap counter in this wasm build');
+      }
+      this.requestBudget = {
+        cpuBudgetMs: budgets.cpuMs > 0 ? budgets.cpuMs : Infinity,
+        memoryLimit: budgets.memoryBytes > 0 ? budgets.memoryBytes : Infinity,
+      };
+    }
+  }
+
+  /** A full garbage collection (after a request was stopped for its memory use). */
+  async collect(): Promise<void> {
+    const ref = this.vm.compile('collectgarbage()', '=[gc]');
+    try {
+      await this.vm.drive((T) => { this.vm.pushRef(T, ref); return 1; }, () => undefined);
+    } finally {
+      this.vm.unref(ref);
+    }
   }
 
   private async installFeature(def: FeatureDefinition): Promise<void> {
@@ -244,6 +268,7 @@ export class Engine {
   /** Handles one request in its own coroutine. */
   dispatch(req: LuaRequest, options: DriveOptions = {}): Promise<LuaResponse> {
     const { vm } = this;
+    if (this.requestBudget) options = { ...this.requestBudget, ...options };
     const api = vm.api;
     return vm.drive((T) => {
       vm.pushRef(T, this.dispatchRef);

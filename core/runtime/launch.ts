@@ -42,6 +42,7 @@ export function featureContext(profile: RuntimeProfile): Omit<FeatureContext, 'l
 export interface EngineSettings {
   log: Logger;
   dev?: boolean;
+  budgets?: { cpuMs: number; memoryBytes: number };
 }
 
 export function createEngine(profile: RuntimeProfile, app: AppSource, settings: EngineSettings): Promise<Engine> {
@@ -54,6 +55,7 @@ export function createEngine(profile: RuntimeProfile, app: AppSource, settings: 
     log: settings.log,
     version: profile.version,
     dev: settings.dev,
+    budgets: settings.budgets,
   });
 }
 
@@ -68,7 +70,8 @@ export interface Service extends RunningServer {
 }
 
 export async function startService(profile: RuntimeProfile, app: AppSource, settings: ServeSettings): Promise<Service> {
-  const engine = await createEngine(profile, app, settings);
+  const budgets = { cpuMs: settings.limits.cpuBudgetMs, memoryBytes: settings.limits.memoryBytes };
+  const engine = await createEngine(profile, app, { ...settings, budgets });
   try {
     await engine.loadApp(app.main, app.attr);
     const server = await startServer(engine, settings);

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Engine, LuaResponse } from './engine';
 import { Logger } from './log';
-import { LuaTimeoutError } from '../lua/vm';
+import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
 import { Limits } from './limits';
 
@@ -127,6 +127,15 @@ export async function startServer(engine: Engine, options: ServerOptions): Promi
           }
           logRequest(method, path, out.status, start, id);
         }, (err: unknown) => {
+          if (err instanceof LuaBudgetError) {
+            const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
+            log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
+            if (err.kind === 'memory') engine.collect().catch(() => undefined);
+            const status = err.kind === 'cpu' ? 503 : 500;
+            sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
+            logRequest(method, path, status, start, id);
+            return;
+          }
           if (err instanceof LuaTimeoutError) {
             log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
             sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);

@@ -1,0 +1,95 @@
+// Faults inside one request stay inside it: runaway loops, memory bombs, errors in middleware.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveLua } from './support/harness';
+
+const APP = String.raw`
+local app = redox.router()
+app:use(function(req, next)
+  if req.query.mw_fail then error("middleware broke") end
+  return next()
+end)
+app:get("/ok", function() return "ok" end)
+app:get("/spin", function() while true do end end)
+app:get("/spin-pcall", function() while true do pcall(function() while true do end end) end end)
+app:get("/spin-coroutine", function()
+  local co = coroutine.wrap(function() while true do end end)
+  co()
+  return "escaped"
+end)
+app:get("/sleepy-spin", function()
+  -- waiting does not count against the budget; computing does
+  for i = 1, 5 do redox.sleep(100) end
+  return "slept"
+end)
+app:get("/bomb", function()
+  local t = {}
+  for i = 1, 1e9 do t[i] = string.rep("x", 10000) .. i end
+end)
+app:get("/big-string", function() return tostring(#string.rep("x", 3 * 1024 * 1024 * 1024)) end)
+return app
+`;
+
+let s: Awaited<ReturnType<typeof serveLua>>;
+before(async () => {
+  s = await serveLua(APP, [], { limits: { cpuBudgetMs: '300ms', memoryBytes: '48MiB' } });
+});
+after(() => s.close());
+
+const logged = async (rid: string | null) => {
+  await new Promise((r) => setImmediate(r));
+  return s.log.lines.map((l) => JSON.parse(l)).filter((l) => l.request_id === rid);
+};
+
+test('an infinite loop is stopped: 503, the log names the route, the server keeps serving', async () => {
+  for (const path of ['/spin', '/spin-pcall', '/spin-coroutine']) {
+    const started = Date.now();
+    const res = await fetch(s.url + path);
+    assert.equal(res.status, 503, path);
+    assert.ok(Date.now() - started < 3000, `${path} stopped promptly`);
+    const entries = await logged(res.headers.get('x-request-id'));
+    const err = entries.find((e) => e.level === 'error');
+    assert.equal(err.msg, 'handler exceeded its CPU budget');
+    assert.equal(err.path, path);
+    assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
+  }
+});
+
+test('time spent waiting on the host does not count against the CPU budget', async () => {
+  const res = await fetch(s.url + '/sleepy-spin');
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'slept');
+});
+
+test('other requests are served while and after a runaway request is stopped', async () => {
+  const [spin, ok] = await Promise.all([fetch(s.url + '/spin'), fetch(s.url + '/ok')]);
+  assert.equal(spin.status, 503);
+  assert.equal(ok.status, 200);
+});
+
+test('a memory bomb gets a clean 500 for that request; the VM recovers', async () => {
+  const res = await fetch(s.url + '/bomb');
+  assert.equal(res.status, 500);
+  assert.equal((await res.json() as any).error, 'request used too much memory');
+  const entries = await logged(res.headers.get('x-request-id'));
+  assert.ok(entries.some((e) => e.msg === 'handler exceeded the Lua memory limit'));
+  for (let i = 0; i < 5; i++) assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
+  // memory is given back: the same bomb is stopped again rather than failing at once
+  const again = await fetch(s.url + '/bomb');
+  assert.equal(again.status, 500);
+  assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
+});
+
+test('one allocation larger than the VM can hold fails that request only', async () => {
+  const res = await fetch(s.url + '/big-string');
+  assert.equal(res.status, 500);
+  assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
+});
+
+test('an error in middleware is a 500 and the next request works', async () => {
+  const res = await fetch(s.url + '/ok?mw_fail=1');
+  assert.equal(res.status, 500);
+  const entries = await logged(res.headers.get('x-request-id'));
+  assert.match(entries.find((e) => e.level === 'error').error, /app\.lua:4: middleware broke/);
+  assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
+});
