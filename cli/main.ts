@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The development CLI (`redox`). Parses, calls core, prints; the only place that exits.
-import { addRuntimeCommands } from './runtime-commands';
+import { addRuntimeCommands, runIfWorker, RuntimeHost } from './runtime-commands';
 import { addCatalogueCommands } from './catalogue-commands';
 import { newProgram, runProgram } from './program';
+import { reportError } from './report';
 import { loadCatalogue, Catalogue } from '../core/catalogue/catalogue';
 import { resolveSelection } from '../core/catalogue/resolve';
 import { devProfile } from '../core/catalogue/dev-profile';
@@ -18,7 +19,7 @@ let exitCode: number | undefined;
 
 const program = newProgram('redox', 'Lua microservices on Node, shipped as single executables with only the features they use', pkg.version);
 
-addRuntimeCommands(program, {
+const runtimeHost: RuntimeHost = {
   selectable: true,
   profile: (flags) => {
     const c = catalogue();
@@ -33,9 +34,16 @@ addRuntimeCommands(program, {
   },
   setExitCode: (code) => { exitCode = code; },
   exit: (code) => process.stdout.write('', () => process.exit(code)),
-});
+};
+addRuntimeCommands(program, runtimeHost);
 addCatalogueCommands(program, catalogue, (t) => process.stdout.write(t));
+// Command groups register below, one line each.
 
-runProgram(program, process.argv, () => exitCode).then((code) => {
-  if (code !== 0) process.exitCode = code;
-});
+const worker = runIfWorker(runtimeHost);
+if (worker) {
+  worker.catch((err) => process.exit(reportError(err)));
+} else {
+  runProgram(program, process.argv, () => exitCode).then((code) => {
+    if (code !== 0) process.exitCode = code;
+  });
+}

@@ -5,7 +5,8 @@ import { RedoxError } from '../core/errors';
 import { AppSource, appFromTarget } from '../core/runtime/app-source';
 import { RuntimeProfile, runScript, startService } from '../core/runtime/launch';
 import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
-import { createLogger } from '../core/runtime/log';
+import { createLogger, Logger } from '../core/runtime/log';
+import { parseWorkers, reportListening, startWorkers, WorkerSpec, workerSpec } from '../core/runtime/workers';
 
 export interface RuntimeHost {
   /** The runtime for these flags. A binary ignores nothing: it rejects --features it lacks. */
@@ -44,27 +45,24 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
     serve.addOption(new Option(`${spec.flag} <${spec.kind === 'bytes' ? 'size' : spec.kind === 'ms' ? 'duration' : 'n'}>`,
       `${spec.description} [env: ${spec.env}, default: ${formatDefault(spec.kind, spec.default)}]`));
   }
+  serve.option('-w, --workers <n>', 'worker processes, each with its own Lua VM; "auto" is one per core [env: REDOX_WORKERS, default: 1]');
   selectionOptions(serve, host).action(async (target: string | undefined, opts: Record<string, any>) => {
-    const profile = host.profile(selection(opts));
-    const app = host.app(target);
-    const port = parsePort(opts.port ?? process.env.PORT ?? '3000', opts.port !== undefined ? '--port' : 'PORT');
-    const hostName = opts.host ?? process.env.HOST ?? '127.0.0.1';
-    const limitFlags: Partial<Record<keyof Limits, string>> = {};
+    const limitFlags: Record<string, string> = {};
     for (const spec of LIMIT_SPECS) {
       const v = opts[camel(spec.flag)];
       if (v !== undefined) limitFlags[spec.key] = v;
     }
-    const log = createLogger();
-    const service = await startService(profile, app, { host: hostName, port, limits: resolveLimits(limitFlags), log, dev: Boolean(opts.dev) });
-    process.stdout.write(`listening on ${service.url}\n`);
-    const stop = (signal: string) => {
-      process.removeAllListeners('SIGTERM');
-      process.removeAllListeners('SIGINT');
-      log.info('shutting down', { signal });
-      service.close().then(() => host.exit(0), () => host.exit(1));
+    const spec: WorkerSpec = {
+      target,
+      ...selection(opts),
+      port: parsePort(opts.port ?? process.env.PORT ?? '3000', opts.port !== undefined ? '--port' : 'PORT'),
+      host: opts.host ?? process.env.HOST ?? '127.0.0.1',
+      dev: Boolean(opts.dev),
+      limitFlags,
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    const workers = parseWorkers(opts.workers ?? process.env.REDOX_WORKERS, opts.workers !== undefined ? '--workers' : 'REDOX_WORKERS');
+    if (workers > 1) return supervise(host, spec, workers);
+    await serveOne(host, spec, false);
   });
 
   const run = program.command('run')
@@ -79,6 +77,48 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
     const code = await runScript(profile, app, args, { log });
     host.setExitCode(code);
   });
+}
+
+/** One process serving: the whole runtime, or one worker of a primary. */
+async function serveOne(host: RuntimeHost, spec: WorkerSpec, asWorker: boolean): Promise<void> {
+  const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
+  const profile = host.profile({ features: spec.features, distro: spec.distro });
+  const app = host.app(spec.target);
+  const log = createLogger();
+  const service = await startService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev });
+  if (asWorker) reportListening(service.url);
+  else process.stdout.write(`listening on ${service.url}\n`);
+  onShutdown(log, () => service.close(), host);
+}
+
+async function supervise(host: RuntimeHost, spec: WorkerSpec, count: number): Promise<void> {
+  // Fail fast in the primary on what every worker would trip over.
+  host.profile({ features: spec.features, distro: spec.distro });
+  host.app(spec.target);
+  const log = createLogger();
+  const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
+  const supervisor = await startWorkers(spec, count, log, limits.shutdownMs);
+  process.stdout.write(`listening on ${supervisor.url} (${count} workers)\n`);
+  onShutdown(log, () => supervisor.close(), host);
+}
+
+function onShutdown(log: Logger, close: () => Promise<void>, host: RuntimeHost): void {
+  const stop = (signal: string) => {
+    process.removeAllListeners('SIGTERM');
+    process.removeAllListeners('SIGINT');
+    log.info('shutting down', { signal });
+    close().then(() => host.exit(0), () => host.exit(1));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** In a worker forked by `serve --workers`, serves from the primary's spec and returns true.
+ *  Entry points call this before parsing argv. */
+export function runIfWorker(host: RuntimeHost): Promise<void> | undefined {
+  const spec = workerSpec();
+  if (!spec) return undefined;
+  return serveOne(host, spec, true);
 }
 
 function selection(opts: Record<string, any>): { features?: string[]; distro?: string } {

@@ -1,0 +1,118 @@
+// Multi-core serving: a primary process that forks N workers (each with its own Lua VM) sharing
+// one listening socket, restarts crashed workers with backoff, and drains them all on shutdown.
+//
+// Workers get their whole configuration through REDOX_WORKER_SPEC rather than argv: single
+// executables mangle a forked worker's argv on some platforms.
+import cluster, { Worker } from 'node:cluster';
+import os from 'node:os';
+import { Logger } from './log';
+import { RedoxError } from '../errors';
+
+const SPEC_ENV = 'REDOX_WORKER_SPEC';
+
+/** Everything a worker needs to serve: the same flags the user gave, minus --workers. */
+export interface WorkerSpec {
+  target?: string;
+  features?: string[];
+  distro?: string;
+  host: string;
+  port: number;
+  dev: boolean;
+  limitFlags: Record<string, string>;
+}
+
+export function parseWorkers(text: string | undefined, source: string): number {
+  if (text === undefined || text === '') return 1;
+  if (text === 'auto') return Math.max(1, os.availableParallelism());
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 256) {
+    throw new RedoxError('REDOX_USAGE', `${source} must be a number of workers from 1 to 256 or "auto", got "${text}"`);
+  }
+  return n;
+}
+
+/** The spec when this process is a worker forked by a primary, else undefined. */
+export function workerSpec(): WorkerSpec | undefined {
+  const text = process.env[SPEC_ENV];
+  if (!cluster.isWorker || !text) return undefined;
+  return JSON.parse(text) as WorkerSpec;
+}
+
+/** Tells the primary this worker is serving. */
+export function reportListening(url: string): void {
+  process.send?.({ redox: 'listening', url });
+}
+
+export interface Supervisor {
+  url: string;
+  /** Drains every worker (each finishes its in-flight requests), then resolves. */
+  close(): Promise<void>;
+}
+
+interface Slot {
+  worker: Worker;
+  startedAt: number;
+  failures: number;
+}
+
+/** Starts `count` workers and resolves once all of them listen. */
+export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutdownMs: number): Promise<Supervisor> {
+  let closing = false;
+  let url = '';
+  const slots = new Set<Slot>();
+
+  return new Promise<Supervisor>((resolve, reject) => {
+    let listening = 0;
+    const fork = (failures: number) => {
+      const worker = cluster.fork({ [SPEC_ENV]: JSON.stringify(spec) });
+      const slot: Slot = { worker, startedAt: Date.now(), failures };
+      slots.add(slot);
+      worker.on('message', (msg: { redox?: string; url?: string }) => {
+        if (msg?.redox !== 'listening') return;
+        if (!url) url = msg.url!;
+        slot.failures = 0;
+        if (++listening === count) resolve(supervisor);
+      });
+      worker.on('exit', (code, signal) => {
+        slots.delete(slot);
+        if (closing) return;
+        if (!url) {
+          // A worker that cannot start (bad app, port in use) would fail the same way again.
+          closing = true;
+          for (const s of slots) s.worker.kill('SIGTERM');
+          reject(new RedoxError('REDOX_LISTEN', `worker ${worker.process.pid} exited before serving (code ${code ?? signal})`));
+          return;
+        }
+        // Crash loops back off: 100 ms doubling to 10 s while workers die within 5 s of start.
+        const quick = Date.now() - slot.startedAt < 5000;
+        const nextFailures = quick ? slot.failures + 1 : 0;
+        const delay = quick ? Math.min(10_000, 100 * 2 ** (nextFailures - 1)) : 0;
+        log.error('worker exited; restarting', { pid: worker.process.pid, code, signal, restart_in_ms: delay });
+        // The same listen key (port 0 included) makes cluster hand over the shared socket again.
+        setTimeout(() => { if (!closing) fork(nextFailures); }, delay).unref();
+      });
+    };
+    for (let i = 0; i < count; i++) fork(0);
+
+    const supervisor: Supervisor = {
+      get url() { return url; },
+      close: () => new Promise<void>((done) => {
+        closing = true;
+        if (slots.size === 0) return done();
+        const timer = setTimeout(() => {
+          for (const s of slots) s.worker.process.kill('SIGKILL');
+        }, shutdownMs + 2000);
+        let left = slots.size;
+        for (const s of slots) {
+          s.worker.once('exit', () => {
+            if (--left === 0) {
+              clearTimeout(timer);
+              done();
+            }
+          });
+          s.worker.process.kill('SIGTERM');
+        }
+      }),
+    };
+  });
+}
