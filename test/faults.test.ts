@@ -68,16 +68,24 @@ test('other requests are served while and after a runaway request is stopped', a
 });
 
 test('a memory bomb gets a clean 500 for that request; the VM recovers', async () => {
-  const res = await fetch(s.url + '/bomb');
-  assert.equal(res.status, 500);
-  assert.equal((await res.json() as any).error, 'request used too much memory');
-  const entries = await logged(res.headers.get('x-request-id'));
-  assert.ok(entries.some((e) => e.msg === 'handler exceeded the Lua memory limit'));
-  for (let i = 0; i < 5; i++) assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
-  // memory is given back: the same bomb is stopped again rather than failing at once
-  const again = await fetch(s.url + '/bomb');
-  assert.equal(again.status, 500);
-  assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
+  // Its own server: a generous CPU budget so the memory limit is what stops the bomb.
+  const m = await serveLua(APP, [], { limits: { cpuBudgetMs: '20s', memoryBytes: '24MiB' } });
+  try {
+    const res = await fetch(m.url + '/bomb');
+    assert.equal(res.status, 500);
+    assert.equal((await res.json() as any).error, 'request used too much memory');
+    await new Promise((r) => setImmediate(r));
+    const rid = res.headers.get('x-request-id');
+    assert.ok(m.log.lines.map((l) => JSON.parse(l)).some((e) => e.request_id === rid && e.msg === 'handler exceeded the Lua memory limit'));
+    for (let i = 0; i < 5; i++) assert.equal(await (await fetch(m.url + '/ok')).text(), 'ok');
+    // memory is given back: the same bomb is stopped by the limit again, not failing at once
+    const again = await fetch(m.url + '/bomb');
+    assert.equal(again.status, 500);
+    assert.ok(m.engine.vm.heapBytes() < 24 * 1024 * 1024 * 2);
+    assert.equal(await (await fetch(m.url + '/ok')).text(), 'ok');
+  } finally {
+    await m.close();
+  }
 });
 
 test('one allocation larger than the VM can hold fails that request only', async () => {

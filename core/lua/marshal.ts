@@ -125,7 +125,11 @@ export function readValue(api: LuaApi, L: LuaState, idx: number, opts?: ReadOpti
     case T_BOOLEAN:
       return raw._lua_toboolean(L, idx) !== 0;
     case T_NUMBER:
-      if (raw._lua_isinteger(L, idx)) return Number(raw._lua_tointegerx(L, idx, 0));
+      if (raw._lua_isinteger(L, idx)) {
+        // Beyond 2^53 a Number would round: hand the host the exact BigInt.
+        const n: bigint = raw._lua_tointegerx(L, idx, 0);
+        return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+      }
       return raw._lua_tonumberx(L, idx, 0);
     case T_STRING:
       return opts?.bytes ? api.toBytes(L, idx)! : api.toString(L, idx)!;

@@ -54,6 +54,7 @@ interface Slice {
   cpuBudgetMs: number;
   memoryLimit: number;
   exceeded: 'cpu' | 'memory' | null;
+  collections: number;
 }
 
 // The hook runs every HOOK_INSTRUCTIONS VM instructions: often enough to stop a runaway loop
@@ -109,14 +110,18 @@ export class LuaVM {
   private onHook(L: LuaState): void {
     const slice = this.slice;
     if (slice === null || slice.exceeded) return this.stopRunaway(L, slice);
-    if (performance.now() - slice.start + slice.used > slice.cpuBudgetMs) slice.exceeded = 'cpu';
-    else if (this.heapCounter !== 0 && this.heapBytes() > slice.memoryLimit) {
+    // Memory first: a request that allocates fast also burns CPU, and memory is the cause.
+    if (this.heapCounter !== 0 && this.heapBytes() > slice.memoryLimit) {
       // Garbage (including abandoned coroutines) must not count against the limit: collect,
       // then judge what is really live.
       this.collectGarbage(L);
-      if (this.heapBytes() <= slice.memoryLimit) return;
-      slice.exceeded = 'memory';
-    } else return;
+      slice.collections++;
+      const live = this.heapBytes();
+      // Live data hovering near the limit would make every hook run a full collection.
+      if (live > slice.memoryLimit || (slice.collections >= 3 && live > slice.memoryLimit * 0.75)) slice.exceeded = 'memory';
+    }
+    if (!slice.exceeded && performance.now() - slice.start + slice.used > slice.cpuBudgetMs) slice.exceeded = 'cpu';
+    if (!slice.exceeded) return;
     this.stopRunaway(L, slice);
   }
 
@@ -295,7 +300,14 @@ export class LuaVM {
   /** Raises a Lua error at the Lua caller's line. */
   private raise(L: LuaState, message: string): number {
     const { raw } = this.api;
-    raw._luaL_where(L, 1);
+    // Point at the user's line: skip frames of core and feature wrapper chunks ("[sqlite]:12:").
+    for (let level = 1; level < 12; level++) {
+      raw._luaL_where(L, level);
+      const where = this.api.toString(L, -1) ?? '';
+      if (where !== '' && !where.startsWith('[')) break;
+      raw._lua_settop(L, -2);
+      if (level === 11) raw._luaL_where(L, 1);
+    }
     this.api.pushString(L, message);
     raw._lua_concat(L, 2);
     return raw._lua_error(L);
@@ -314,10 +326,12 @@ export class LuaVM {
     try {
       let nargs = setup(T) - 1;
       const slice: Slice | null = options.cpuBudgetMs !== undefined && this.hookInstalled
-        ? { start: 0, used: 0, cpuBudgetMs: options.cpuBudgetMs, memoryLimit: options.memoryLimit ?? Infinity, exceeded: null }
+        ? { start: 0, used: 0, cpuBudgetMs: options.cpuBudgetMs, memoryLimit: options.memoryLimit ?? Infinity, exceeded: null, collections: 0 }
         : null;
       for (;;) {
         let status: number;
+        // A wait started where the yield then failed (a C boundary) must not leak into this one.
+        this.pending = null;
         if (slice) {
           slice.start = performance.now();
           this.slice = slice;
@@ -338,7 +352,7 @@ export class LuaVM {
         }
         if (status === LUA_OK) return finish(T, nres);
         if (status !== LUA_YIELD) throw this.errorFrom(T);
-        const pending = this.pending;
+        const pending = this.pending as Promise<Settled> | null;
         this.pending = null;
         const isHostWait = pending !== null && nres === 1 && raw._lua_type(T, -1) === T_LIGHTUSERDATA &&
           raw._lua_touserdata(T, -1) === SENTINEL;

@@ -1,0 +1,93 @@
+// The open databases and prepared statements of one Lua VM. Lua holds integer ids; using an
+// id after close raises.
+import type { Database, Statement } from 'better-sqlite3';
+
+/** Statements prepared by db:query/get/run, reused by SQL text (most apps use a few dozen). */
+const CACHE_SIZE = 128;
+
+export interface DbHandle {
+  readonly db: Database;
+  readonly path: string;
+  readonly cache: Map<string, Statement>;
+  /** Nesting depth of db:transaction (0: none open). */
+  depth: number;
+}
+
+export interface StmtHandle {
+  readonly dbId: number;
+  readonly stmt: Statement;
+}
+
+export class Handles {
+  private readonly dbs = new Map<number, DbHandle>();
+  private readonly stmts = new Map<number, StmtHandle>();
+  private nextId = 1;
+
+  add(db: Database, path: string): number {
+    const id = this.nextId++;
+    this.dbs.set(id, { db, path, cache: new Map(), depth: 0 });
+    return id;
+  }
+
+  isOpen(id: unknown): boolean {
+    return typeof id === 'number' && this.dbs.has(id);
+  }
+
+  /** The open database with this id, or a raised error that says why not. */
+  db(id: unknown, op: string): DbHandle {
+    const h = typeof id === 'number' ? this.dbs.get(id) : undefined;
+    if (h) return h;
+    if (typeof id !== 'number') throw new Error(`${op}: call it on a database with a colon, e.g. db:${op.split(':')[1] ?? 'query'}(...)`);
+    throw new Error(`${op}: the database is closed; open it again with sqlite.open`);
+  }
+
+  /** A statement for this SQL text, prepared once and reused. */
+  cached(h: DbHandle, sql: string): Statement {
+    let stmt = h.cache.get(sql);
+    if (stmt) {
+      // Move to the end: the Map's order is the LRU order.
+      h.cache.delete(sql);
+      h.cache.set(sql, stmt);
+      return stmt;
+    }
+    stmt = h.db.prepare(sql);
+    if (h.cache.size >= CACHE_SIZE) h.cache.delete(h.cache.keys().next().value!);
+    h.cache.set(sql, stmt);
+    return stmt;
+  }
+
+  addStatement(dbId: number, stmt: Statement): number {
+    const id = this.nextId++;
+    this.stmts.set(id, { dbId, stmt });
+    return id;
+  }
+
+  statement(id: unknown, op: string): StmtHandle {
+    const s = typeof id === 'number' ? this.stmts.get(id) : undefined;
+    if (!s) {
+      if (typeof id !== 'number') throw new Error(`${op}: call it on a statement with a colon, e.g. stmt:${op.split(':')[1] ?? 'query'}(...)`);
+      throw new Error(`${op}: the statement is closed`);
+    }
+    if (!this.dbs.has(s.dbId)) throw new Error(`${op}: the statement's database is closed; open it again and prepare the statement again`);
+    return s;
+  }
+
+  releaseStatement(id: unknown): void {
+    if (typeof id === 'number') this.stmts.delete(id);
+  }
+
+  close(id: unknown): void {
+    if (typeof id !== 'number') return;
+    const h = this.dbs.get(id);
+    if (!h) return;
+    this.dbs.delete(id);
+    for (const [sid, s] of this.stmts) if (s.dbId === id) this.stmts.delete(sid);
+    h.cache.clear();
+    // close() rolls back an open transaction and finalizes the statements.
+    if (h.db.open) h.db.close();
+  }
+
+  closeAll(): void {
+    for (const id of [...this.dbs.keys()]) this.close(id);
+  }
+}
