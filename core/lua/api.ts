@@ -47,8 +47,31 @@ export class LuaApi {
   private readonly cstrings = new Map<string, number>();
 
   static async load(wasmPath: string): Promise<LuaApi> {
-    const wasm = await LuaWasm.initialize(wasmPath, {});
-    return new LuaApi(wasm.module as unknown as RawLua);
+    // wasmoon's build wraps every export in an assertion shim (~15% of a request's CPU).
+    // Capture the instance's exports while it instantiates and call them directly.
+    const wa = (globalThis as any).WebAssembly;
+    const original = wa.instantiate;
+    let exports: Record<string, unknown> | undefined;
+    wa.instantiate = async (...args: unknown[]) => {
+      const result: any = await original.apply(wa, args);
+      exports ??= (result.instance ?? result).exports;
+      return result;
+    };
+    let wasm: LuaWasm;
+    try {
+      wasm = await LuaWasm.initialize(wasmPath, {});
+    } finally {
+      wa.instantiate = original;
+    }
+    const raw = wasm.module as unknown as RawLua;
+    if (exports) {
+      for (const [name, fn] of Object.entries(exports)) {
+        if (typeof fn === 'function' && /^(lua|luaL|luaopen)_/.test(name) && typeof (raw as any)['_' + name] === 'function') {
+          (raw as any)['_' + name] = fn;
+        }
+      }
+    }
+    return new LuaApi(raw);
   }
 
   constructor(raw: RawLua) {

@@ -179,34 +179,27 @@ local function handle(req)
   return M.normalize(app_handler(req), req)
 end
 
-local function flatten(res, extra_log)
-  local out, n = {}, 0
-  for name, value in pairs(res.headers) do
-    if type(value) == "table" then
-      for _, v in ipairs(value) do out[n + 1] = name; out[n + 2] = v; n = n + 2 end
-    else
-      out[n + 1] = name; out[n + 2] = value; n = n + 2
-    end
-  end
-  return res.status, res.body, extra_log, table.unpack(out, 1, n)
+-- The host reads the headers table itself: no flattening on the Lua side.
+local function reply(res, extra_log)
+  return res.status, res.body, extra_log, res.headers
 end
 
---- Called by the host for each request. Returns status, body, log_error, then header pairs.
+--- Called by the host for each request. Returns status, body, log_error, headers.
 function M.dispatch(method, path, raw_query, raw_headers, body, ip, id)
   local req = setmetatable({ method = method, path = path, params = {}, ip = ip, id = id,
     _raw_query = raw_query, _raw_headers = raw_headers, _body = body }, req_mt)
   local ok, res = xpcall(handle, on_error, req)
-  if ok then return flatten(res) end
+  if ok then return reply(res) end
   if getmetatable(res) == http_error_mt then
-    return flatten(M.error_response(res.status, res.message, req, res.headers))
+    return reply(M.error_response(res.status, res.message, req, res.headers))
   end
   if res.invalid then
-    return flatten(M.error_response(500, "internal server error", req), "invalid response from " .. method .. " " .. path .. ": " .. res.invalid)
+    return reply(M.error_response(500, "internal server error", req), "invalid response from " .. method .. " " .. path .. ": " .. res.invalid)
   end
   local public = host.dev and res.message or "internal server error"
   local r = M.error_response(500, public, req)
   if host.dev then r.body = json.encode({ error = res.message, traceback = res.traceback, request_id = id }) end
-  return flatten(r, res.traceback)
+  return reply(r, res.traceback)
 end
 
 -- Apps ------------------------------------------------------------------------------------

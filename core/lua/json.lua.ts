@@ -8,8 +8,7 @@ json.null = null
 local DEFAULT_DEPTH = 200
 
 local byte, char, find, sub, format = string.byte, string.char, string.find, string.sub, string.format
-local concat, sort, type, tostring, pairs, math_type = table.concat, table.sort, type, tostring, pairs, math.type
-local huge = math.huge
+local concat, type, tostring, math_type = table.concat, type, tostring, math.type
 
 --- Marks a table so that it encodes as a JSON array even when empty.
 function json.array(t)
@@ -24,110 +23,7 @@ function json.is_array(t)
   return type(t) == "table" and getmetatable(t) == array_mt
 end
 
-local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
-local function escape_char(c)
-  return escapes[c] or format("\\u%04x", byte(c))
-end
-
-local function encode_string(s, buf, n)
-  local bad = utf8.len(s) == nil
-  if bad then
-    local _, pos = utf8.len(s)
-    error(format("cannot encode string: invalid UTF-8 at byte %d", pos), 0)
-  end
-  if find(s, '[%c"\\]') then s = s:gsub('[%c"\\]', escape_char) end
-  buf[n + 1] = '"'; buf[n + 2] = s; buf[n + 3] = '"'
-  return n + 3
-end
-
-local encode_value
-
-local function encode_table(t, buf, n, depth, max_depth, seen)
-  if seen[t] then error("cannot encode a table that contains itself (cycle)", 0) end
-  if depth > max_depth then error(format("cannot encode: nesting deeper than %d levels", max_depth), 0) end
-  seen[t] = true
-  local mt = getmetatable(t)
-  local count, max_index, string_keys = 0, 0, false
-  for k in pairs(t) do
-    count = count + 1
-    local kt = type(k)
-    if kt == "string" then
-      string_keys = true
-    elseif math_type(k) == "integer" and k > 0 then
-      if k > max_index then max_index = k end
-    else
-      error(format("cannot encode table key of type %s (%s); JSON keys are strings", kt, tostring(k)), 0)
-    end
-  end
-  if string_keys and max_index > 0 then
-    error("cannot encode a table with both array items and string keys", 0)
-  end
-  if mt == array_mt or (count > 0 and not string_keys) then
-    if max_index ~= count then
-      error(format("cannot encode sparse array: it has %d items but index %d is set; fill the holes with json.null", count, max_index), 0)
-    end
-    buf[n + 1] = "["; n = n + 1
-    for i = 1, max_index do
-      if i > 1 then buf[n + 1] = ","; n = n + 1 end
-      n = encode_value(t[i], buf, n, depth + 1, max_depth, seen)
-    end
-    buf[n + 1] = "]"; n = n + 1
-  else
-    local keys = {}
-    for k in pairs(t) do keys[#keys + 1] = k end
-    sort(keys)
-    buf[n + 1] = "{"; n = n + 1
-    for i, k in ipairs(keys) do
-      if i > 1 then buf[n + 1] = ","; n = n + 1 end
-      n = encode_string(k, buf, n)
-      buf[n + 1] = ":"; n = n + 1
-      n = encode_value(t[k], buf, n, depth + 1, max_depth, seen)
-    end
-    buf[n + 1] = "}"; n = n + 1
-  end
-  seen[t] = nil
-  return n
-end
-
-encode_value = function(v, buf, n, depth, max_depth, seen)
-  local t = type(v)
-  if t == "string" then
-    return encode_string(v, buf, n)
-  elseif t == "number" then
-    local s
-    if math_type(v) == "integer" then
-      s = format("%d", v)
-    else
-      if v ~= v or v == huge or v == -huge then error("cannot encode " .. tostring(v) .. " as JSON", 0) end
-      if v == math.floor(v) and v > -1e15 and v < 1e15 then
-        s = format("%d", v)
-      else
-        s = format("%.14g", v)
-        if tonumber(s) ~= v then s = format("%.17g", v) end
-      end
-    end
-    buf[n + 1] = s
-    return n + 1
-  elseif t == "boolean" then
-    buf[n + 1] = v and "true" or "false"
-    return n + 1
-  elseif v == nil or v == null then
-    buf[n + 1] = "null"
-    return n + 1
-  elseif t == "table" then
-    return encode_table(v, buf, n, depth, max_depth, seen)
-  end
-  error("cannot encode a value of type " .. t .. " as JSON", 0)
-end
-
---- Encodes a Lua value as JSON text. Object keys are sorted so output is deterministic.
-function json.encode(value, opts)
-  local max_depth = (opts and opts.max_depth) or DEFAULT_DEPTH
-  local buf = {}
-  local ok, err = pcall(encode_value, value, buf, 0, 1, max_depth, {})
-  if not ok then error("json.encode: " .. tostring(err), 2) end
-  return concat(buf)
-end
+-- json.encode is installed by the host (core/lua/json-encode.ts): it is on every response.
 
 -- Decoding ---------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ export class LuaFailure {
 
 export const ARRAY_MT_KEY = 'redox.array_mt';
 export const ERROR_MT_KEY = 'redox.error_mt';
+export const JSON_NULL_KEY = 'redox.json_null';
 const MAX_DEPTH = 200;
 
 export interface ReadOptions {
@@ -146,6 +147,7 @@ function typeName(api: LuaApi, L: LuaState, idx: number): string {
 }
 
 function readTable(api: LuaApi, L: LuaState, idx: number, opts: ReadOptions | undefined, depth: number): LuaValue {
+  if (isJsonNull(api, L, idx)) return null;
   if (depth > MAX_DEPTH) throw new TypeError(`table nested deeper than ${MAX_DEPTH} levels (or it contains a cycle)`);
   const raw = api.raw;
   const abs = raw._lua_absindex(L, idx);
@@ -160,11 +162,11 @@ function readTable(api: LuaApi, L: LuaState, idx: number, opts: ReadOptions | un
     const kt = raw._lua_type(L, -2);
     if (kt === T_STRING) {
       allIntegerKeys = false;
-      obj[api.toString(L, -2)!] = readValue(api, L, -1, opts, depth + 1);
+      setKey(obj, api.toString(L, -2)!, readValue(api, L, -1, opts, depth + 1));
     } else if (kt === T_NUMBER) {
       // Copy the key before converting: lua_tolstring on the key itself would confuse lua_next.
       raw._lua_pushvalue(L, -2);
-      obj[api.toString(L, -1)!] = readValue(api, L, -2, opts, depth + 1);
+      setKey(obj, api.toString(L, -1)!, readValue(api, L, -2, opts, depth + 1));
       raw._lua_settop(L, -2);
       if (!raw._lua_isinteger(L, -2)) allIntegerKeys = false;
     } else {
@@ -180,6 +182,21 @@ function readTable(api: LuaApi, L: LuaState, idx: number, opts: ReadOptions | un
     return arr;
   }
   return obj;
+}
+
+// A Lua key "__proto__" must stay data, not replace the object's prototype.
+function setKey(obj: Record<string, LuaValue>, key: string, value: LuaValue): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** json.null reaches the host as null. */
+function isJsonNull(api: LuaApi, L: LuaState, idx: number): boolean {
+  const abs = api.raw._lua_absindex(L, idx);
+  api.getField(L, LUA_REGISTRYINDEX, JSON_NULL_KEY);
+  const same = api.raw._lua_rawequal(L, abs, -1) !== 0;
+  api.raw._lua_settop(L, -2);
+  return same;
 }
 
 function isMarkedArray(api: LuaApi, L: LuaState, abs: number): boolean {

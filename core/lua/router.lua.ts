@@ -14,8 +14,9 @@ local function split_path(path)
   return parts, n
 end
 
+local byte = string.byte
 local function trim_slash(path)
-  if #path > 1 and path:sub(-1) == "/" then return (path:gsub("/+$", "")) end
+  if byte(path, -1) == 47 and #path > 1 then return (path:gsub("/+$", "")) end
   return path
 end
 
@@ -166,6 +167,14 @@ end
 --- Routes a request through the middleware chain to its handler.
 function Router:handle(req)
   local mw = self._middleware
+  if mw[1] == nil then
+    -- No middleware: route directly, without building the chain.
+    local handler, params = self:match(req.method, req.path)
+    if handler then
+      req.params = params
+      return M.normalize(handler(req), req)
+    end
+  end
   local i = 0
   local function next_step()
     i = i + 1

@@ -61,6 +61,8 @@ interface Slice {
 // within a fraction of a millisecond, rarely enough that its JS call is noise.
 const HOOK_INSTRUCTIONS = 10_000;
 const LUA_MASKCOUNT = 8;
+// Finished coroutines kept for reuse: creating and anchoring one per request costs more.
+const IDLE_THREADS = 64;
 
 export type RawFunction = (L: LuaState) => number;
 
@@ -77,6 +79,7 @@ export class LuaVM {
   private resumeCount = 0;
   private closed = false;
   private slice: Slice | null = null;
+  private idleThreads: { T: LuaState; ref: number }[] = [];
   private hookInstalled = false;
   /** Address of global_State's totalbytes (GCdebt follows), found by calibration; 0 if unknown. */
   private heapCounter = 0;
@@ -92,7 +95,14 @@ export class LuaVM {
     this.dispatcher = raw.addFunction((L: number) => this.callHost(L), 'ii');
     this.rawDispatcher = raw.addFunction((L: number) => {
       const id = Number(raw._lua_tointegerx(L, upvalueIndex(1), 0));
-      return this.rawFunctions[id](L);
+      let message: string;
+      try {
+        return this.rawFunctions[id](L);
+      } catch (err) {
+        if (typeof err === 'number') throw err; // a Lua error unwinding (longjmp)
+        message = errorText(err);
+      }
+      return this.raise(L, message);
     }, 'ii');
     this.continuation = raw.addFunction((L: number) => this.continueAfterWait(L), 'iiii');
     this.openSafeLibraries();
@@ -105,6 +115,9 @@ export class LuaVM {
     const hook = raw.addFunction((L: number) => this.onHook(L), 'vii');
     raw._lua_sethook(this.L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
     this.hookInstalled = true;
+    // Threads inherit the hook when created: drop the ones made before it.
+    for (const t of this.idleThreads) this.unref(t.ref);
+    this.idleThreads = [];
   }
 
   private onHook(L: LuaState): void {
@@ -304,7 +317,8 @@ export class LuaVM {
     for (let level = 1; level < 12; level++) {
       raw._luaL_where(L, level);
       const where = this.api.toString(L, -1) ?? '';
-      if (where !== '' && !where.startsWith('[')) break;
+      // "" is a C caller such as pcall: like luaL_error, give no position then.
+      if (!where.startsWith('[')) break;
       raw._lua_settop(L, -2);
       if (level === 11) raw._luaL_where(L, 1);
     }
@@ -321,8 +335,13 @@ export class LuaVM {
   async drive<R>(setup: (T: LuaState) => number, finish: (T: LuaState, nres: number) => R, options: DriveOptions = {}): Promise<R> {
     if (this.closed) throw new Error('the Lua VM is closed');
     const { raw } = this.api;
-    const T = raw._lua_newthread(this.L);
-    const threadRef = this.ref(this.L);
+    let thread = this.idleThreads.pop();
+    if (!thread) {
+      const T = raw._lua_newthread(this.L);
+      thread = { T, ref: this.ref(this.L) };
+    }
+    const T = thread.T;
+    let reusable = false;
     try {
       let nargs = setup(T) - 1;
       const slice: Slice | null = options.cpuBudgetMs !== undefined && this.hookInstalled
@@ -350,7 +369,11 @@ export class LuaVM {
           this.pending = null;
           throw new LuaBudgetError(slice.exceeded, slice.exceeded === 'cpu' ? slice.cpuBudgetMs : slice.memoryLimit);
         }
-        if (status === LUA_OK) return finish(T, nres);
+        if (status === LUA_OK) {
+          const result = finish(T, nres);
+          reusable = true;
+          return result;
+        }
         if (status !== LUA_YIELD) throw this.errorFrom(T);
         const pending = this.pending as Promise<Settled> | null;
         this.pending = null;
@@ -370,8 +393,16 @@ export class LuaVM {
         this.resumeCount = nargs;
       }
     } finally {
-      // Dropping the reference lets the GC reclaim the coroutine, finished or abandoned.
-      if (!this.closed) this.unref(threadRef);
+      if (!this.closed) {
+        // A coroutine that returned can run another function; failed or abandoned ones are
+        // dropped so the GC reclaims them.
+        if (reusable && this.idleThreads.length < IDLE_THREADS) {
+          raw._lua_settop(T, 0);
+          this.idleThreads.push(thread);
+        } else {
+          this.unref(thread.ref);
+        }
+      }
     }
   }
 

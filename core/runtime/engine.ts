@@ -9,6 +9,7 @@ import { PRELUDE_LUA } from '../lua/prelude.lua';
 import { JSON_LUA } from '../lua/json.lua';
 import { ROUTER_LUA } from '../lua/router.lua';
 import { HTTP_LUA } from '../lua/http.lua';
+import { encodeJson } from '../lua/json-encode';
 import { RedoxError } from '../errors';
 import { Logger, Level } from './log';
 import { ModuleSource } from './modules';
@@ -16,6 +17,8 @@ import { orderForInstall } from './install-order';
 
 const CORE_LUA = String.raw`
 local host, internal, json, router, http = ...
+json.encode = host.json_encode
+host.set_registry("redox.json_null", json.null)
 internal.provide("json", json)
 internal.provide("redox", {
   router = router.router, abort = http.abort, sleep = host.sleep, now = host.now, env = host.env,
@@ -170,12 +173,28 @@ export class Engine {
       api.raw._lua_setfield(L, LUA_REGISTRYINDEX, api.cstr(api.toString(L, 1)!));
       return 0;
     };
+    const jsonEncode = (L: LuaState) => {
+      let maxDepth = 200;
+      if (api.raw._lua_type(L, 2) === 5 /* table */ && api.getField(L, 2, 'max_depth') === 3 /* number */) {
+        maxDepth = Number(api.raw._lua_tonumberx(L, -1, 0));
+      }
+      let text: string;
+      try {
+        text = encodeJson(api, L, 1, maxDepth);
+      } catch (err) {
+        throw new Error(`json.encode: ${(err as Error).message}`);
+      }
+      api.pushString(L, text);
+      return 1;
+    };
     const pushHost = (T: LuaState) => {
       this.pushTable(T, host, { dev: Boolean(options.dev), version: options.version, features: this.features });
       vm.pushSentinel(T);
       api.setField(T, -2, 'sentinel');
       vm.pushRawFunction(T, setRegistry);
       api.setField(T, -2, 'set_registry');
+      vm.pushRawFunction(T, jsonEncode);
+      api.setField(T, -2, 'json_encode');
       return 1;
     };
     const [internal] = await this.runChunk(vm.compile(PRELUDE_LUA, '=[redox prelude]'), pushHost);
@@ -282,12 +301,29 @@ export class Engine {
       api.pushString(T, req.id);
       return 8;
     }, (T, nres) => {
-      const base = -nres;
-      const status = Number(api.raw._lua_tointegerx(T, base, 0));
+      const raw = api.raw;
+      const base = raw._lua_gettop(T) - nres + 1;
+      const status = Number(raw._lua_tointegerx(T, base, 0));
       const body = api.toBytes(T, base + 1) ?? undefined;
       const error = api.toString(T, base + 2) ?? undefined;
-      const headers: string[] = new Array(nres - 3);
-      for (let i = 3; i < nres; i++) headers[i - 3] = api.toString(T, base + i)!;
+      // headers: name -> string, or name -> list of strings (repeated header)
+      const headers: string[] = [];
+      const tbl = base + 3;
+      raw._lua_pushnil(T);
+      while (raw._lua_next(T, tbl) !== 0) {
+        const name = api.toString(T, -2)!;
+        if (raw._lua_type(T, -1) === 5 /* table */) {
+          const n = Number(raw._lua_rawlen(T, -1));
+          for (let i = 1; i <= n; i++) {
+            raw._lua_rawgeti(T, -1, BigInt(i));
+            headers.push(name, api.toString(T, -1)!);
+            raw._lua_settop(T, -2);
+          }
+        } else {
+          headers.push(name, api.toString(T, -1)!);
+        }
+        raw._lua_settop(T, -2);
+      }
       return { status, body, error, headers };
     }, options);
   }

@@ -1,6 +1,5 @@
 // The module Lua sees: database and statement objects around the host's integer handles.
-// Host calls go through pcall so a failed wait can be explained; core already positions raised
-// errors at the user's line (it skips this chunk's frames).
+// Host calls go through pcall so that a raised error names the caller's line, not this chunk.
 export const SQLITE_LUA = String.raw`
 local host = ...
 local type, error, pcall, setmetatable, tostring = type, error, pcall, setmetatable, tostring
@@ -17,8 +16,9 @@ local db_ids = setmetatable({}, { __mode = "k" })
 local stmt_ids = setmetatable({}, { __mode = "k" })
 local stmt_db = setmetatable({}, { __mode = "k" }) -- keeps a statement's database alive
 
--- A host error already carries the user's position (core skips wrapper frames): raise as is.
-local function rethrow(e)
+-- A host error is raised again at the user's line (level counts from rethrow's caller).
+local function rethrow(e, level)
+  if type(e) == "string" then error(e, level + 1) end
   error(e, 0)
 end
 
