@@ -24,7 +24,8 @@ export interface RuntimeHost {
 function selectionOptions(cmd: Command, host: RuntimeHost): Command {
   if (!host.selectable) return cmd;
   return cmd
-    .option('--features <list...>', 'run with exactly these features (comma-separated; distro-NAME adds a distro) [default: all]')
+    .option('--features <list>', 'run with exactly these features (comma-separated, repeatable; distro-NAME adds a distro) [default: all]',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--distro <name>', 'run with the features of this distro');
 }
 

@@ -155,7 +155,7 @@ test('an unknown feature suggests the nearest name and exits 2', async () => {
   const p = spawnRedox(['serve', 'app.lua', '--features', 'sqlit'], { cwd: dir });
   assert.equal(await p.exited, 2);
   assert.match(p.stderr(), /unknown feature "sqlit" \(did you mean "sqlite"\?\)/);
-  const q = spawnRedox(['run', 'app.lua', '--distro', 'wbe'], { cwd: dir });
+  const q = spawnRedox(['run', '--distro', 'wbe', 'app.lua'], { cwd: dir });
   assert.equal(await q.exited, 2);
   assert.match(q.stderr(), /unknown distro "wbe" \(did you mean "web"\?\)/);
 });

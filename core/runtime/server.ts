@@ -41,6 +41,9 @@ export async function startServer(engine: Engine, options: ServerOptions): Promi
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the two timeouts above only this often (default 30 s): slow clients must be
+    // cut off close to the limit.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
   }, (req, res) => {
     inFlight++;
     res.on('close', finish);
