@@ -1,0 +1,81 @@
+// `redox build` and `redox matrix`: parse flags, run the pipeline in core/build, print progress
+// (stderr) and the size report or the manifests (stdout). Development CLI only: never bundled.
+import path from 'node:path';
+import { Command } from 'commander';
+import { Catalogue } from '../core/catalogue/catalogue';
+import { projectRoot } from '../core/catalogue/packages';
+import { splitList } from '../core/catalogue/resolve';
+import { build, BuildEvent, BuildResult } from '../core/build/pipeline';
+import { formatBytes } from '../core/build/sizes';
+
+interface BuildFlags {
+  features?: string[]; distro?: string; allDistros?: boolean; app?: string; out: string; name?: string;
+  node?: string; strip: boolean; with: string[]; budget?: string; json?: boolean;
+}
+
+/** Each step with its time: rewritten in place on a terminal, one plain line per step otherwise. */
+export function progressPrinter(write: (t: string) => void, tty: boolean): (e: BuildEvent) => void {
+  return (e) => {
+    if (e.kind === 'plan') write(`building ${e.targets.map((t) => t.name).join(', ')} into ${e.outDir} (base ${e.node})\n`);
+    else if (e.kind === 'begin') { if (tty) write(`  ${e.target}  ${e.step} ...`); }
+    else if (e.kind === 'end') write(`${tty ? '\r\x1b[K  ' : ''}${e.target}  ${e.step.padEnd(6)} ${String(e.ms).padStart(6)} ms${e.detail ? `  ${e.detail}` : ''}\n`);
+    else if (e.kind === 'skip') write(`${tty ? '  ' : ''}${e.target}  ${e.step} skipped: ${e.why}\n`);
+    else write(`built ${e.target}: ${formatBytes(e.manifest.bytes)} in ${(e.ms / 1000).toFixed(1)} s\n`);
+  };
+}
+
+export function renderBuildReport(result: BuildResult, cwd: string): string {
+  const lines: string[] = [];
+  for (const m of result.manifests) {
+    const entry = result.report.binaries.find((b) => b.name === m.file)!;
+    const extra = [
+      `${signed(entry.deltaVsNode)} vs node ${m.node.version}`,
+      `redox adds ${formatBytes(entry.added)}`,
+      entry.deltaVsMinimal !== null && m.distro !== 'minimal' ? `${signed(entry.deltaVsMinimal)} vs minimal` : '',
+      m.budget ? `budget ${m.budget.text} ok` : '',
+    ].filter(Boolean).join(', ');
+    lines.push(`${path.relative(cwd, path.join(result.outDir, m.file)) || m.file}  ${formatBytes(m.bytes)}  (${extra})`);
+    const parts: [string, number, string][] = [['core', m.sizes.core.js + m.sizes.core.assets, `js ${formatBytes(m.sizes.core.js)}, assets ${formatBytes(m.sizes.core.assets)}`]];
+    for (const [name, c] of Object.entries(m.sizes.features)) parts.push([name, c.total, c.assets ? `js ${formatBytes(c.js)}, assets ${formatBytes(c.assets)}` : 'js']);
+    if (m.sizes.shared) parts.push(['(shared)', m.sizes.shared, 'js used by several features']);
+    const width = Math.max(...parts.map((p) => p[0].length));
+    for (const [name, bytes, how] of parts) lines.push(`  ${name.padEnd(width)}  ${formatBytes(bytes).padStart(10)}  ${how}`);
+  }
+  const rel = (f: string) => path.relative(cwd, path.join(result.outDir, f)) || f;
+  lines.push(`reports: ${rel('sizes.md')}, ${rel('sizes.json')}, ${rel('SHA256SUMS')}`);
+  return lines.join('\n') + '\n';
+}
+
+const signed = (n: number) => (n > 0 ? '+' : '') + formatBytes(n);
+
+export function addBuildCommands(program: Command, catalogue: () => Catalogue, print: (text: string) => void): void {
+  program.command('build')
+    .description('build single-executable binaries with only the chosen features, and a size report')
+    .option('--features <list...>', 'exactly these features (comma-separated; distro-NAME adds a distro)')
+    .option('--distro <name>', 'the features of this distro (see `redox distros`)')
+    .option('--all-distros', 'one binary per distro')
+    .option('--app <file>', 'embed this Lua app (and the .lua files of its folder); the binary serves it when run with no command')
+    .option('--out <dir>', 'output folder', 'dist')
+    .option('--name <name>', 'binary file name [redox-<distro> or redox-custom]')
+    .option('--node <path>', 'base Node binary (also generates the SEA blob) [the running node]')
+    .option('--no-strip', 'keep the base binary\'s symbols (about 12 MB larger)')
+    .option('--with <dir>', 'add a local feature folder (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--budget <size>', 'fail if a binary is larger than this (overrides the distro\'s "budget"), e.g. 95MiB')
+    .option('--json', 'print the manifests as JSON on stdout')
+    .action(async (opts: BuildFlags) => {
+      const cwd = process.cwd();
+      const result = await build(projectRoot(), {
+        cwd, features: opts.features ? splitList(opts.features) : undefined, distro: opts.distro, allDistros: opts.allDistros,
+        app: opts.app, out: opts.out, name: opts.name, node: opts.node, strip: opts.strip, with: opts.with, budget: opts.budget,
+      }, progressPrinter((t) => process.stderr.write(t), Boolean(process.stderr.isTTY)));
+      print(opts.json ? JSON.stringify(result.manifests, null, 2) + '\n' : renderBuildReport(result, cwd));
+    });
+
+  program.command('matrix')
+    .description('print the distros as a CI matrix ({"include": [{"distro": "minimal"}, ...]})')
+    .option('--json', 'print JSON (the default; kept for clarity in workflow files)')
+    .action(() => {
+      const include = [...catalogue().distros.keys()].sort().map((distro) => ({ distro }));
+      print(JSON.stringify({ include }) + '\n');
+    });
+}

@@ -1,0 +1,387 @@
+// `redox build`: real single-executable binaries (~85 MB each), run from an empty folder with an
+// empty environment. Each distinct binary is built once in before() and shared by the tests;
+// everything lives in one temp folder deleted at the end.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Metafile } from 'esbuild';
+import { listeningUrl, ROOT, spawnRedox, Spawned, tempDir } from './support/harness';
+import { loadCatalogue, distroFeatures } from '../core/catalogue/catalogue';
+import { BuildManifest } from '../core/build/manifest';
+import { planBuild } from '../core/build/plan';
+import { SizesReport } from '../core/build/sizes';
+import { smokeTest } from '../core/build/smoke';
+import { withDefaultCommand } from '../cli/binary-main';
+
+// The isolated runs use `env -i` and POSIX paths; Windows builds are exercised by the workflow.
+const skip = process.platform === 'win32' ? 'needs a POSIX shell (env -i)' : false;
+const TMP = tempDir('redox-build-test-');
+const ALL = path.join(TMP, 'all');
+const CUSTOM = path.join(TMP, 'custom');
+const PROJECT = path.join(TMP, 'project');
+/** A fresh folder inside TMP, so after() deletes it with every binary copied there. */
+const scratch = (prefix = 'dir-') => fs.mkdtempSync(path.join(TMP, prefix));
+
+function write(dir: string, files: Record<string, string>): string {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+async function redox(args: string[], cwd = TMP): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const p = spawnRedox(args, { cwd, env: { NO_COLOR: '1' } });
+  const code = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+async function mustBuild(args: string[], cwd = TMP): Promise<string> {
+  const r = await redox(['build', ...args], cwd);
+  assert.equal(r.code, 0, `redox build ${args.join(' ')} failed:\n${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+/** A copy of the binary alone in a fresh folder, with the given extra files. */
+function isolate(binary: string, files: Record<string, string> = {}): { dir: string; bin: string } {
+  const dir = scratch('isolated-');
+  const bin = path.join(dir, path.basename(binary));
+  fs.copyFileSync(binary, bin);
+  fs.chmodSync(bin, 0o755);
+  write(dir, files);
+  return { dir, bin };
+}
+
+/** Runs the binary under `env -i` (plus `env`), so no PATH to node and no NODE_* settings.
+ *  Assets are extracted under TMP unless `env` sets REDOX_CACHE_DIR ('' means the default). */
+function runIsolated(dir: string, bin: string, args: string[], env: Record<string, string> = {}): Spawned {
+  const assignments = Object.entries({ REDOX_CACHE_DIR: path.join(TMP, 'cache'), ...env }).map(([k, v]) => `${k}=${v}`);
+  return spawnRedox(args, { cwd: dir, bin: ['env', '-i', ...assignments, `./${path.basename(bin)}`] });
+}
+
+async function finish(p: Spawned): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const code = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+async function serving<T>(p: Spawned, use: (url: string) => Promise<T>): Promise<T> {
+  try {
+    return await use(await listeningUrl(p, 30_000));
+  } finally {
+    p.child.kill('SIGTERM');
+    await p.exited;
+  }
+}
+
+const manifest = (dir: string, name: string) => JSON.parse(fs.readFileSync(path.join(dir, `${name}.manifest.json`), 'utf8')) as BuildManifest;
+const metafile = (dir: string, name: string) => JSON.parse(fs.readFileSync(path.join(dir, `${name}.metafile.json`), 'utf8')) as Metafile;
+const inputs = (meta: Metafile) => Object.keys(meta.inputs);
+
+const GEO = {
+  'geo/index.ts': String.raw`
+import { defineFeature, sync } from 'redox/feature';
+const rad = (d: number) => (d * Math.PI) / 180;
+export default defineFeature({
+  name: 'geo',
+  description: 'Great-circle distances in km',
+  install: () => ({
+    functions: {
+      distance_km: sync((lat1: number, lon1: number, lat2: number, lon2: number) => {
+        const a = Math.sin(rad(lat2 - lat1) / 2) ** 2 + Math.cos(rad(lat1)) * Math.cos(rad(lat2)) * Math.sin(rad(lon2 - lon1) / 2) ** 2;
+        return Math.round(2 * 6371.0088 * Math.asin(Math.sqrt(a)));
+      }),
+    },
+  }),
+});
+`,
+  'geo/feature.json': JSON.stringify({ description: 'Great-circle distances in km', requires: [], packages: [], assets: {} }),
+};
+
+before(async () => {
+  if (skip) return;
+  // The project: a local feature, an app with a module in a subfolder, and redox.json tying them.
+  write(PROJECT, {
+    ...GEO,
+    'app/app.lua': 'local util = require("lib.util")\nlocal app = redox.router()\n' +
+      'app:get("/distance", function() return { json = { km = geo.distance_km(48.8566, 2.3522, 51.5074, -0.1278), id_ok = util.check(uuid.v4()) } } end)\n' +
+      'return app\n',
+    'app/lib/util.lua': 'return { check = function(id) return uuid.validate(id) end }\n',
+    'redox.json': JSON.stringify({ features: ['uuid'], with: ['./geo'], app: 'app/app.lua' }),
+  });
+  await mustBuild(['--all-distros', '--out', ALL]);
+  await mustBuild(['--features', 'sqlite,uuid', '--out', CUSTOM]);
+  await mustBuild(['--out', 'dist', '--name', 'svc'], PROJECT);
+});
+
+after(() => {
+  fs.rmSync(TMP, { recursive: true, force: true });
+});
+
+test('sqlite,uuid: the binary alone serves an app using both features under env -i', { skip }, async () => {
+  const { dir, bin } = isolate(path.join(CUSTOM, 'redox-custom'), {
+    'app.lua': String.raw`
+local db = assert(sqlite.open("data.db"))
+assert(db:exec("CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY, body TEXT)"))
+local app = redox.router()
+app:post("/notes", function(req)
+  local id = uuid.v4()
+  assert(db:run("INSERT INTO notes (id, body) VALUES (?, ?)", id, req:body()))
+  return { status = 201, json = { id = id } }
+end)
+app:get("/notes/:id", function(req)
+  local row = db:get("SELECT body FROM notes WHERE id = ?", req.params.id)
+  if not row then return { status = 404, json = { error = "not found" } } end
+  return { json = { body = row.body, v4 = uuid.version(req.params.id) } }
+end)
+return app
+`,
+  });
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['app.lua', 'redox-custom']);
+  const features = await finish(runIsolated(dir, bin, ['features', '--json']));
+  assert.equal(features.code, 0, features.stderr);
+  assert.deepEqual(JSON.parse(features.stdout), { distro: null, features: ['sqlite', 'uuid'] });
+  await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0']), async (url) => {
+    const created = await fetch(url + '/notes', { method: 'POST', body: 'hello from the binary' });
+    assert.equal(created.status, 201);
+    const { id } = await created.json() as { id: string };
+    const read = await fetch(`${url}/notes/${id}`);
+    assert.deepEqual(await read.json(), { body: 'hello from the binary', v4: 4 });
+  });
+  assert.ok(fs.existsSync(path.join(dir, 'data.db')), 'the database is a real file beside the binary');
+});
+
+test('web: the binary serves an app using sqlite, uuid and requests (to a real upstream)', { skip }, async () => {
+  const upstream = http.createServer((req, res) => res.end(JSON.stringify({ upstream: true, path: req.url })));
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const port = (upstream.address() as AddressInfo).port;
+  try {
+    const { dir, bin } = isolate(path.join(ALL, 'redox-web'), {
+      'app.lua': String.raw`
+local db = assert(sqlite.open(":memory:"))
+local app = redox.router()
+app:get("/", function()
+  local res, err = requests.get("http://127.0.0.1:${port}/ping")
+  if not res then return { status = 502, json = { error = tostring(err) } } end
+  local row = db:get("SELECT 40 + 2 AS answer")
+  return { json = { up = res:json(), answer = row.answer, id = uuid.validate(uuid.v7()) } }
+end)
+return app
+`,
+    });
+    const features = await finish(runIsolated(dir, bin, ['features', '--json']));
+    assert.deepEqual(JSON.parse(features.stdout), { distro: 'web', features: ['requests', 'sqlite', 'uuid'] });
+    await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0']), async (url) => {
+      const res = await fetch(url + '/');
+      assert.deepEqual(await res.json(), { up: { upstream: true, path: '/ping' }, answer: 42, id: true });
+    });
+  } finally {
+    upstream.close();
+  }
+});
+
+test('minimal: serves a core-only app (also with --workers 2), and an absent feature fails clearly', { skip }, async () => {
+  const { dir, bin } = isolate(path.join(ALL, 'redox-minimal'), {
+    'app.lua': 'get("/", function(req) return json.encode({ ok = true, features = #redox.features }) end)\n',
+    'needs-uuid.lua': 'local uuid = require("uuid")\nprint(uuid.v4())\n',
+  });
+  const features = await finish(runIsolated(dir, bin, ['features', '--json']));
+  assert.deepEqual(JSON.parse(features.stdout), { distro: 'minimal', features: [] });
+  await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0']), async (url) => {
+    assert.deepEqual(await (await fetch(url + '/')).json(), { ok: true, features: 0 });
+  });
+  await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0', '--workers', '2']), async (url) => {
+    assert.deepEqual(await (await fetch(url + '/')).json(), { ok: true, features: 0 });
+  });
+  const absent = await finish(runIsolated(dir, bin, ['run', 'needs-uuid.lua'], { REDOX_CACHE_DIR: '', TMPDIR: os.tmpdir() }));
+  assert.equal(absent.code, 1);
+  assert.match(absent.stderr, /feature "uuid" is not included in this build \(features: none\); rebuild with --features uuid/);
+  assert.match(absent.stderr, /needs-uuid\.lua:1/);
+  // Without REDOX_CACHE_DIR the wasm goes to a private per-user folder under the temp dir.
+  const cache = path.join(os.tmpdir(), `redox-cache-${process.getuid!()}`);
+  assert.equal(fs.statSync(cache).mode & 0o777, 0o700);
+  const wasm = manifest(ALL, 'redox-minimal').assets['redox/glue.wasm'];
+  assert.equal(fs.statSync(path.join(cache, `${wasm.sha256.slice(0, 32)}-glue.wasm`)).size, wasm.bytes);
+});
+
+test('version and help come from the build info', { skip }, async () => {
+  const { dir, bin } = isolate(path.join(ALL, 'redox-web'));
+  const v = await finish(runIsolated(dir, bin, ['version', '--json']));
+  const info = JSON.parse(v.stdout);
+  assert.equal(info.name, 'redox-web');
+  assert.equal(info.distro, 'web');
+  assert.equal(info.node, process.version);
+  assert.ok(info.packages.undici && info.packages['better-sqlite3'] && info.packages.wasmoon, JSON.stringify(info.packages));
+  const help = await finish(runIsolated(dir, bin, ['--help']));
+  assert.equal(help.code, 0);
+  for (const cmd of ['serve', 'run', 'features', 'version']) assert.match(help.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
+  assert.doesNotMatch(help.stdout, /\bbuild\b/);
+});
+
+test('tree shaking: left-out features leave no code or addon behind (metafile and manifest)', { skip }, () => {
+  const builds = [[ALL, 'redox-minimal'], [ALL, 'redox-web'], [ALL, 'redox-full'], [CUSTOM, 'redox-custom']] as const;
+  for (const [dir, name] of builds) {
+    assert.ok(!inputs(metafile(dir, name)).some((p) => /node_modules\/(esbuild|typescript|typescript-to-lua|postject)\//.test(p)), `${name} bundles a build tool`);
+    assert.ok(!inputs(metafile(dir, name)).some((p) => /core\/build\/(pipeline|plan|bundle)\.ts|cli\/build-commands\.ts|core\/catalogue\/|core\/ts\//.test(p)), `${name} bundles build-time code`);
+  }
+  const undici = (dir: string, name: string) => inputs(metafile(dir, name)).some((p) => p.includes('node_modules/undici/'));
+  assert.equal(undici(ALL, 'redox-minimal'), false);
+  assert.equal(undici(CUSTOM, 'redox-custom'), false);
+  assert.equal(undici(ALL, 'redox-web'), true, 'the check finds undici where requests is included');
+  const nodeAssets = (dir: string, name: string) => Object.keys(manifest(dir, name).assets).filter((k) => k.endsWith('.node'));
+  assert.deepEqual(nodeAssets(ALL, 'redox-minimal'), []);
+  assert.deepEqual(nodeAssets(CUSTOM, 'redox-custom'), ['redox/assets/better_sqlite3.node']);
+  const minimal = manifest(ALL, 'redox-minimal');
+  assert.deepEqual(Object.keys(minimal.packages).sort(), ['commander', 'wasmoon']);
+  assert.deepEqual(Object.keys(minimal.sizes.features), []);
+  const custom = manifest(CUSTOM, 'redox-custom');
+  assert.ok(custom.sizes.features.sqlite.assets > 1_000_000, 'sqlite carries its addon');
+  assert.ok(custom.sizes.features.uuid.js > 0 && custom.sizes.features.uuid.assets === 0);
+});
+
+test('--all-distros: sizes.json covers every distro and matches SHA256SUMS and the files', { skip }, () => {
+  const catalogue = loadCatalogue(ROOT);
+  const report = JSON.parse(fs.readFileSync(path.join(ALL, 'sizes.json'), 'utf8')) as SizesReport;
+  assert.deepEqual(report.binaries.map((b) => b.distro).sort(), [...catalogue.distros.keys()].sort());
+  const sums = new Map(fs.readFileSync(path.join(ALL, 'SHA256SUMS'), 'utf8').trim().split('\n').map((l) => {
+    const [hash, file] = l.split(/\s+/);
+    return [file, hash] as const;
+  }));
+  assert.equal(sums.size, report.binaries.length);
+  const minimal = report.binaries.find((b) => b.distro === 'minimal')!;
+  for (const b of report.binaries) {
+    const data = fs.readFileSync(path.join(ALL, b.name));
+    assert.equal(b.sha256, crypto.createHash('sha256').update(data).digest('hex'), b.name);
+    assert.equal(sums.get(b.name), b.sha256, b.name);
+    assert.equal(b.bytes, data.length);
+    assert.deepEqual(b.features, distroFeatures(catalogue.distros, b.distro!));
+    assert.equal(b.deltaVsMinimal, b.bytes - minimal.bytes);
+    assert.ok(b.bundleBytes > 0 && b.assetBytes > 0 && b.node.bytes > 0);
+    assert.ok(b.budget && b.bytes <= b.budget.bytes, `${b.name} within its budget`);
+  }
+  const md = fs.readFileSync(path.join(ALL, 'sizes.md'), 'utf8');
+  for (const b of report.binaries) assert.match(md, new RegExp(`^\\| ${b.name} \\| ${b.distro} \\|`, 'm'));
+  assert.match(md, /\| redox-web \| sqlite \| /);
+});
+
+test('the same inputs give a byte-identical binary', { skip }, async () => {
+  const again = path.join(TMP, 'again');
+  await mustBuild(['--distro', 'minimal', '--out', again]);
+  const strip = (m: BuildManifest) => ({ ...m, sha256: '' });
+  assert.deepEqual(strip(manifest(again, 'redox-minimal')), strip(manifest(ALL, 'redox-minimal')), 'same build info and sizes');
+  assert.ok(fs.readFileSync(path.join(again, 'redox-minimal')).equals(fs.readFileSync(path.join(ALL, 'redox-minimal'))));
+});
+
+test('a binary over its budget fails the build with the figures and leaves no binary', { skip }, async () => {
+  const out = path.join(TMP, 'budget');
+  const r = await redox(['build', '--distro', 'minimal', '--budget', '50MiB', '--out', out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /redox-minimal is [\d.]+ MiB \(\d+ bytes\).*over its budget of 50MiB \(52428800 bytes\)/);
+  assert.match(r.stderr, /REDOX_BUILD_BUDGET/);
+  assert.deepEqual(fs.readdirSync(out), []);
+});
+
+test('local feature + embedded app from redox.json: the binary with no arguments serves the app', { skip }, async () => {
+  const dist = path.join(PROJECT, 'dist');
+  assert.deepEqual(manifest(dist, 'svc').features, ['geo', 'uuid']);
+  assert.ok(manifest(dist, 'svc').catalogue.includes('geo'));
+  const { dir, bin } = isolate(path.join(dist, 'svc'), { 'other.lua': 'get("/", function() return "other app, geo=" .. type(geo) end)\n' });
+  await serving(runIsolated(dir, bin, [], { PORT: '0' }), async (url) => {
+    assert.deepEqual(await (await fetch(url + '/distance')).json(), { km: 344, id_ok: true });
+  });
+  await serving(runIsolated(dir, bin, ['--port', '0']), async (url) => {
+    assert.equal((await fetch(url + '/distance')).status, 200);
+  });
+  await serving(runIsolated(dir, bin, ['serve', 'other.lua', '--port', '0']), async (url) => {
+    assert.equal(await (await fetch(url + '/')).text(), 'other app, geo=table');
+  });
+});
+
+test('--app app.ts: a TypeScript app is compiled to Lua and embedded', { skip }, async () => {
+  const dir = write(scratch(), {
+    'app.ts': 'const app = redox.router();\napp.get("/", () => ({ json: { id: uuid.validate(uuid.v4()), from: "ts" } }));\nexport default app;\n',
+  });
+  await mustBuild(['--features', 'uuid', '--app', 'app.ts', '--name', 'tsapp', '--out', 'dist'], dir);
+  const m = manifest(path.join(dir, 'dist'), 'tsapp');
+  assert.deepEqual(m.app, { main: 'app.ts', attr: null, files: ['app.ts'] });
+  const { dir: runDir, bin } = isolate(path.join(dir, 'dist', 'tsapp'));
+  await serving(runIsolated(runDir, bin, [], { PORT: '0' }), async (url) => {
+    assert.deepEqual(await (await fetch(url + '/')).json(), { id: true, from: 'ts' });
+  });
+});
+
+test('--with: a local feature joins the selection and is validated like a built-in one', { skip }, async () => {
+  const dir = write(scratch(), { ...GEO, 'bad/index.ts': GEO['geo/index.ts'], 'clash/uuid/index.ts': GEO['geo/index.ts'] });
+  const plan = await planBuild(ROOT, { cwd: dir, features: ['uuid'], with: ['./geo'] }, dir);
+  assert.deepEqual(plan.targets.map((t) => [t.name, t.distro, t.features]), [['redox-custom', null, ['geo', 'uuid']]]);
+  const misnamed = await redox(['build', '--with', './bad'], dir);
+  assert.equal(misnamed.code, 2);
+  assert.match(misnamed.stderr, /defineFeature name is "geo" but the folder is bad\//);
+  const clash = await redox(['build', '--with', './clash/uuid'], dir);
+  assert.match(clash.stderr, /"uuid" is a built-in feature/);
+  fs.writeFileSync(path.join(dir, 'geo', 'feature.json'), JSON.stringify({ description: 'Great-circle distances in km', requires: ['nope'], packages: [], assets: {} }));
+  const badRequires = await redox(['build', '--with', './geo'], dir);
+  assert.match(badRequires.stderr, /features\.geo\.requires names "nope", which is not a feature/);
+});
+
+test('two processes starting at once extract the wasm and addon once, atomically', { skip }, async () => {
+  const { dir, bin } = isolate(path.join(CUSTOM, 'redox-custom'), { 'hello.lua': 'local db = sqlite.open(":memory:")\nprint(db:get("SELECT 1 AS one").one)\n' });
+  const cache = path.join(dir, 'cache');
+  const runs = await Promise.all([1, 2, 3].map(() => finish(runIsolated(dir, bin, ['run', 'hello.lua'], { REDOX_CACHE_DIR: cache }))));
+  for (const r of runs) assert.deepEqual([r.code, r.stdout.trim()], [0, '1'], r.stderr);
+  const files = fs.readdirSync(cache).sort();
+  assert.equal(files.length, 2, files.join(', '));
+  assert.deepEqual(files.map((f) => f.replace(/^[0-9a-f]{32}-/, '')).sort(), ['better_sqlite3.node', 'glue.wasm']);
+});
+
+test('the smoke test rejects a binary that reports other features', { skip }, async () => {
+  await assert.rejects(smokeTest(path.join(ALL, 'redox-minimal'), { distro: 'web', features: ['uuid'] }, scratch()), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'REDOX_BUILD_SMOKE');
+    assert.match(err.message, /printed \{"distro":"minimal","features":\[\]\}, expected \{"distro":"web","features":\["uuid"\]\}/);
+    return true;
+  });
+});
+
+test('bad input fails fast with the code and a hint', { skip }, async () => {
+  const dir = write(scratch(), { 'app.ts': 'const n: number = "not a number";\nexport default n;\n', 'fake-node': '#!/bin/sh\nexec ' + process.execPath + ' "$@"\n', 'file': '' });
+  fs.chmodSync(path.join(dir, 'fake-node'), 0o755);
+  const cases: [string[], number, RegExp][] = [
+    [['--features', 'sqlit'], 2, /unknown feature "sqlit" \(did you mean "sqlite"\?\)/],
+    [['--distro', 'wbe'], 2, /unknown distro "wbe" \(did you mean "web"\?\)/],
+    [['--distro', 'web', '--app', 'missing.lua'], 1, /--app missing\.lua: file not found.*REDOX_APP_NOT_FOUND/s],
+    [['--distro', 'web', '--app', 'app.ts'], 1, /app\.ts:1:7 - error TS2322.*REDOX_COMPILE/s],
+    [['--distro', 'minimal', '--node', 'file'], 1, /--node file is not a Node binary.*REDOX_BUILD_NODE/s],
+    [['--distro', 'minimal', '--node', 'fake-node'], 1, /--node fake-node \(Node v[\d.]+\) lacks the SEA fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2/],
+    [['--distro', 'minimal', '--out', 'file/dist'], 1, /cannot write to --out file\/dist .*REDOX_BUILD_OUT/s],
+    [[], 2, /nothing to build/],
+    [['--all-distros', '--name', 'x'], 2, /--name names one binary/],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = await redox(['build', ...args], dir);
+    assert.equal(r.code, code, `build ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, `build ${args.join(' ')}`);
+  }
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['app.ts', 'fake-node', 'file'], 'no output folder was created');
+  const project = write(scratch(), { 'redox.json': JSON.stringify({ features: ['uuid'], distros: 'web' }) });
+  const bad = await redox(['build'], project);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /redox\.json: unknown key "distros" \(allowed: features, distro, with, app\).*REDOX_PROJECT_INVALID/s);
+});
+
+test('redox matrix --json lists every distro for a CI matrix', async () => {
+  const r = await redox(['matrix', '--json']);
+  assert.deepEqual(JSON.parse(r.stdout), { include: [...loadCatalogue(ROOT).distros.keys()].sort().map((distro) => ({ distro })) });
+});
+
+test('with an embedded app, no command or only options means serve', () => {
+  const argv = ['/bin/x', 'x'];
+  assert.deepEqual(withDefaultCommand(argv, true), [...argv, 'serve']);
+  assert.deepEqual(withDefaultCommand([...argv, '--port', '8080'], true), [...argv, 'serve', '--port', '8080']);
+  assert.deepEqual(withDefaultCommand([...argv, '--help'], true), [...argv, '--help']);
+  assert.deepEqual(withDefaultCommand([...argv, 'run', 'x.lua'], true), [...argv, 'run', 'x.lua']);
+  assert.deepEqual(withDefaultCommand(argv, false), argv);
+});
