@@ -2,14 +2,17 @@
 // The development CLI (`redox`). Parses, calls core, prints; the only place that exits.
 import { addRuntimeCommands, runIfWorker, RuntimeHost } from './runtime-commands';
 import { addCatalogueCommands } from './catalogue-commands';
+import { addBuildCommands } from './build-commands';
+import { addTsCommands } from './ts-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
 import { loadCatalogue, Catalogue } from '../core/catalogue/catalogue';
 import { resolveSelection } from '../core/catalogue/resolve';
 import { devProfile } from '../core/catalogue/dev-profile';
 import { projectRoot } from '../core/catalogue/packages';
-import { appFromTarget } from '../core/runtime/app-source';
+import { appForTarget } from '../core/ts/target';
 import { RedoxError } from '../core/errors';
+import { loadProject } from '../core/build/project';
 import { FEATURES } from '../features/index';
 import pkg from '../package.json';
 
@@ -23,14 +26,18 @@ const runtimeHost: RuntimeHost = {
   selectable: true,
   profile: (flags) => {
     const c = catalogue();
-    const selection = flags.features || flags.distro
-      ? resolveSelection(c, flags)
+    // Flags win; then redox.json in the current folder; then every feature.
+    const project = loadProject(process.cwd());
+    const wanted = flags.features || flags.distro ? flags : project && (project.features || project.distro) ? project : undefined;
+    const selection = wanted
+      ? resolveSelection(c, { features: wanted.features, distro: wanted.distro })
       : { distro: 'full', features: [...c.features.keys()].sort() };
     return devProfile(c, FEATURES, selection, pkg.version);
   },
   app: (target) => {
+    target ??= loadProject(process.cwd())?.app;
     if (!target) throw new RedoxError('REDOX_USAGE', 'no app given', 'pass a Lua file (app.lua) or a module target (myapp.server:app)');
-    return appFromTarget(target);
+    return appForTarget(target);
   },
   setExitCode: (code) => { exitCode = code; },
   exit: (code) => process.stdout.write('', () => process.exit(code)),
@@ -38,6 +45,8 @@ const runtimeHost: RuntimeHost = {
 addRuntimeCommands(program, runtimeHost);
 addCatalogueCommands(program, catalogue, (t) => process.stdout.write(t));
 // Command groups register below, one line each.
+addBuildCommands(program, catalogue, (t) => process.stdout.write(t));
+addTsCommands(program, runtimeHost);
 
 const worker = runIfWorker(runtimeHost);
 if (worker) {

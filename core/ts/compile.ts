@@ -9,7 +9,7 @@ import { RedoxError } from '../errors';
 import { allDeclarations, runtimeModuleNames } from './declarations';
 import { redoxPlugin } from './plugin';
 import { LuaModule, renderBundle } from './bundle';
-import { LUALIB_PREFIX, MODULE_PREFIX, SUPPORT_LUA } from './support.lua';
+import { adaptLualib, MODULE_PREFIX, SUPPORT_LUA } from './support.lua';
 
 export interface CompiledApp {
   /** One Lua file: support code, lualib and every module; returns the app. */
@@ -81,6 +81,7 @@ export function compileApp(file: string, options: CompileOptions = {}): Compiled
       'fix the errors above; the Redox API is declared in the types/ folder that `redox init` creates');
   }
 
+  const reserved = new Set(runtimeModuleNames());
   const modules: LuaModule[] = [{ name: 'redox_ts', chunkName: '[redox ts]', source: SUPPORT_LUA }];
   let main: LuaModule | undefined;
   const files: string[] = [];
@@ -89,10 +90,14 @@ export function compileApp(file: string, options: CompileOptions = {}): Compiled
     const rel = path.relative(rootDir, outPath).split(path.sep).join('/');
     const name = rel.replace(/\.lua$/, '').replace(/\//g, '.');
     if (rel === 'lualib_bundle.lua') {
-      modules.push({ name, chunkName: '[lualib]', source: LUALIB_PREFIX + code });
+      modules.push({ name, chunkName: '[lualib]', source: adaptLualib(code) });
       continue;
     }
     const source = sources[0]?.fileName ? path.resolve(sources[0].fileName) : path.join(rootDir, rel.replace(/\.lua$/, '.ts'));
+    if (reserved.has(name)) {
+      throw new RedoxError('REDOX_COMPILE', `${path.relative(options.cwd ?? process.cwd(), source)} would be module "${name}", which is a Redox module (${name} is built in)`,
+        `rename the file: require("${name}") always gives the built-in module`);
+    }
     files.push(source);
     const mod = { name, chunkName: path.relative(rootDir, source).split(path.sep).join('/'), source: MODULE_PREFIX + code };
     if (source === entry) main = mod;

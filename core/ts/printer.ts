@@ -4,8 +4,10 @@
 // run time, in messages, tracebacks, logs and caught errors alike.
 import * as tstl from 'typescript-to-lua';
 
+/** The parts of source-map's SourceNode that the layout reads. */
 interface Chunked {
-  walk(fn: (chunk: string, pos: { line: number | null }) => void): void;
+  line: number | null;
+  children: (Chunked | string)[];
 }
 
 /** Drops comments: a `--` comment joined to the next line would swallow its code. */
@@ -26,19 +28,21 @@ export const lineKeepingPrinter: tstl.Printer = (program, emitHost, fileName, fi
 /**
  * Lays printed chunks out on their TypeScript lines. The printer's own line breaks are only
  * formatting (string literals are always escaped and comments are gone), so they become
- * spaces; a chunk that starts a later TypeScript line gets the newlines it needs. Code whose
- * line is earlier than the current one stays on the current line.
+ * spaces; a chunk that starts a later TypeScript line gets the newlines it needs. A chunk
+ * without a position of its own takes the position of the nearest node around it (the `error`
+ * of a throw is on the throw's line); one with none at all stays on the current line, and so
+ * does code whose line is earlier than the current one.
  */
 export function layout(root: Chunked): string {
   const parts: string[] = [];
   let line = 1;
   let spaced = true; // the output ends with whitespace
-  root.walk((chunk, pos) => {
+  const emit = (chunk: string, at: number | null) => {
     // Indentation and line breaks become one space: chunks never hold them inside code.
     let text = chunk.replace(/[ \t]*\r?\n[ \t\r\n]*/g, ' ');
-    if (pos.line !== null && pos.line > line) {
-      parts.push('\n'.repeat(pos.line - line));
-      line = pos.line;
+    if (at !== null && at > line && text.trim() !== '') {
+      parts.push('\n'.repeat(at - line));
+      line = at;
       spaced = true;
     }
     if (spaced) text = text.replace(/^[ \t]+/, '');
@@ -46,7 +50,15 @@ export function layout(root: Chunked): string {
     if (/^[ \t]+$/.test(text)) text = ' ';
     parts.push(text);
     spaced = /[ \t]$/.test(text);
-  });
+  };
+  const visit = (node: Chunked, inherited: number | null) => {
+    const at = node.line ?? inherited;
+    for (const child of node.children) {
+      if (typeof child === 'string') emit(child, at);
+      else visit(child, at);
+    }
+  };
+  visit(root, null);
   return parts.join('').replace(/[ \t]+$/gm, '') + '\n';
 }
 

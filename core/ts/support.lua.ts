@@ -149,10 +149,16 @@ M.JSON = {
 return M
 `;
 
-/** Prepended to TypeScriptToLua's lualib: its Error class asks debug.getinfo for the caller,
- *  which the Redox sandbox does not offer; without it Error keeps its message and stack. */
-export const LUALIB_PREFIX = 'local debug = { traceback = debug.traceback, getinfo = function() return nil end } ' +
-  'local tostring = require("redox_ts").tostring ';
+/** TypeScriptToLua's lualib, adapted: its Error class asks debug.getinfo for the caller, which
+ *  the Redox sandbox does not offer (without it, Error keeps its message and stack), and
+ *  String(error) gives "Error: message" as in JavaScript, not the message and the stack. */
+export function adaptLualib(code: string): string {
+  return 'local debug = { traceback = debug.traceback, getinfo = function() return nil end }\n' +
+    'local tostring = require("redox_ts").tostring\n' +
+    `local lualib = (function()\n${code}\nend)()\n` +
+    'if lualib.Error then lualib.Error.prototype.__errorToStringPatched = true end\n' +
+    'return lualib\n';
+}
 
 /** Prepended (on line 1, so no line moves) to every compiled TypeScript module. */
 export const MODULE_PREFIX = 'local ____rx = require("redox_ts") local tostring, console, JSON = ____rx.tostring, ____rx.console, ____rx.JSON ';

@@ -6,7 +6,7 @@ import { FileModules } from '../runtime/modules';
 import type { CompiledApp } from './compile';
 
 export function isTypeScriptTarget(target: string): boolean {
-  return /\.tsx?$/i.test(splitTarget(target).spec);
+  return /\.ts$/i.test(splitTarget(target).spec);
 }
 
 /** The app for a target; TypeScript is compiled first (REDOX_COMPILE on type errors). */

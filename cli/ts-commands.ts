@@ -1,0 +1,76 @@
+// `redox compile`, `redox dev` and `redox init`: the development-time commands for authoring
+// services (TypeScript included). Development CLI only; TypeScript is loaded when a command
+// needs it, so other commands start as fast as before.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { RedoxError } from '../core/errors';
+import { resolveLimits } from '../core/runtime/limits';
+import { createLogger } from '../core/runtime/log';
+import { parsePort, RuntimeHost } from './runtime-commands';
+import pkg from '../package.json';
+
+type Print = (text: string) => void;
+
+export function addTsCommands(program: Command, host: RuntimeHost, print: Print = (t) => process.stdout.write(t)): void {
+  program.command('compile')
+    .description('compile a TypeScript app and its local imports into one Lua file (TypeScriptToLua)')
+    .argument('<app>', 'the TypeScript entry file, e.g. app.ts')
+    .option('-o, --out <file>', 'the Lua file to write [the app name with .lua]')
+    .action((app: string, opts: { out?: string }) => {
+      if (!/\.ts$/i.test(app)) throw new RedoxError('REDOX_USAGE', `redox compile takes a .ts file, got ${app}`, 'Lua apps need no compiling: serve them directly');
+      const { compileApp } = require('../core/ts/compile') as typeof import('../core/ts/compile');
+      const start = Date.now();
+      const compiled = compileApp(app);
+      const out = opts.out ?? app.replace(/\.ts$/i, '.lua');
+      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+      fs.writeFileSync(out, compiled.lua);
+      print(`compiled ${compiled.files.length} file${compiled.files.length === 1 ? '' : 's'} to ${out} in ${Date.now() - start} ms\n`);
+    });
+
+  program.command('dev')
+    .description('serve an app and reload it when its files change (TypeScript is recompiled); a version that fails to load is not swapped in')
+    .argument('<app>', 'app.lua or app.ts (optionally :attr)')
+    .option('-p, --port <port>', 'port to listen on; 0 picks a free one [env: PORT, default: 3000]')
+    .option('-H, --host <host>', 'address to listen on [env: HOST, default: 127.0.0.1]')
+    .option('--features <list...>', 'run with exactly these features (comma-separated; distro-NAME adds a distro) [default: all]')
+    .option('--distro <name>', 'run with the features of this distro')
+    .action(async (app: string, opts: Record<string, any>) => {
+      const { startDev } = require('../core/ts/dev') as typeof import('../core/ts/dev');
+      const features = opts.features === undefined ? undefined
+        : (opts.features as string[]).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+      const log = createLogger();
+      const dev = await startDev({
+        target: app,
+        profile: host.profile({ features, distro: opts.distro }),
+        host: opts.host ?? process.env.HOST ?? '127.0.0.1',
+        port: parsePort(opts.port ?? process.env.PORT ?? '3000', opts.port !== undefined ? '--port' : 'PORT'),
+        limits: resolveLimits({}),
+        log,
+      });
+      print(`listening on ${dev.url}\n`);
+      const stop = () => {
+        process.removeAllListeners('SIGTERM');
+        process.removeAllListeners('SIGINT');
+        dev.close().then(() => host.exit(0), () => host.exit(1));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+
+  program.command('init')
+    .description('create a new service: app, test, README, .gitignore, CI workflow and editor declarations')
+    .argument('<dir>', 'where to create it (a new or empty directory)')
+    .option('-t, --template <name>', 'lua or typescript', 'lua')
+    .option('--force', 'write into a non-empty directory (template files are overwritten, others kept)')
+    .action((dir: string, opts: { template: string; force?: boolean }) => {
+      const { initProject } = require('../core/ts/init') as typeof import('../core/ts/init');
+      const result = initProject({ dir, template: opts.template, force: opts.force, version: pkg.version });
+      const rel = path.relative(process.cwd(), result.dir) || '.';
+      const main = result.template === 'typescript' ? 'app.ts' : 'app.lua';
+      const test = result.template === 'typescript' ? 'test.ts' : 'test.lua';
+      print(`created a ${result.template} service in ${rel} (${result.files.length} files)\n\n` +
+        `  cd ${rel}\n  redox dev ${main}        # serve on http://127.0.0.1:3000, reloading on changes\n` +
+        `  redox run ${test}        # run its test\n  redox build --distro web --app ${main}   # a single binary in dist/\n`);
+    });
+}

@@ -1,0 +1,302 @@
+// TypeScript authoring: `redox compile`, on-the-fly compiling in serve/run, TypeScript positions
+// in errors, the declarations (every declared function called from TypeScript), the LuaLS
+// annotations rendered from them, and Node/Lua equivalence of a program using the language.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import * as ts from 'typescript';
+import { compileApp } from '../core/ts/compile';
+import { compiledAppSource } from '../core/ts/target';
+import { coreDeclaration, featureDeclarations } from '../core/ts/declarations';
+import { renderLuaMeta } from '../core/ts/luals';
+import { startService } from '../core/runtime/launch';
+import { resolveLimits } from '../core/runtime/limits';
+import { isRedoxError } from '../core/errors';
+import { listeningUrl, luaWith, memoryLogger, profileFor, ROOT, spawnRedox, tempDir } from './support/harness';
+
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'ts');
+
+function write(dir: string, files: Record<string, string>): string {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+async function redox(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const p = spawnRedox(args, { cwd, env: { NO_COLOR: '1', ...env } });
+  const code = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+/** The line of the first occurrence of `marker` in a file (1-based). */
+function lineOf(file: string, marker: string): number {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(marker));
+  assert.ok(i >= 0, `${marker} not in ${file}`);
+  return i + 1;
+}
+
+describe('redox compile', () => {
+  it('reports type errors as file:line:col and exits 1', async () => {
+    const dir = write(tempDir(), {
+      'app.ts': 'const app = redox.router();\nconst port: number = "3000";\napp.get("/", (req) => req.nope);\nexport default app;\n',
+    });
+    const r = await redox(['compile', 'app.ts'], dir);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /app\.ts:2:7 - error TS2322: Type 'string' is not assignable to type 'number'/);
+    assert.match(r.stderr, /app\.ts:3:27 - error TS2339: Property 'nope' does not exist/);
+    assert.match(r.stderr, /REDOX_COMPILE/);
+    assert.equal(fs.existsSync(path.join(dir, 'app.lua')), false, 'nothing written on errors');
+  });
+
+  it('reports what TypeScriptToLua cannot translate, with its position', async () => {
+    const dir = write(tempDir(), { 'app.ts': 'const ok = true;\nconsole.log(/a+/.test("aa"), ok);\n' });
+    const r = await redox(['compile', 'app.ts'], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /app\.ts:2:13 - error TSTL: Unsupported node kind RegularExpressionLiteral/);
+  });
+
+  it('writes one Lua file, with its local imports, that runs where no TypeScript is', async () => {
+    const dir = write(tempDir(), {
+      'app.ts': 'import { greet } from "./lib/greet";\nconst app = redox.router();\napp.get("/hi/:name", (req) => greet(req.params.name));\nexport default app;\n',
+      'lib/greet.ts': 'export function greet(name: string): string {\n  return `hello ${name}`;\n}\n',
+    });
+    const r = await redox(['compile', 'app.ts', '-o', 'out/service.lua'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /compiled 2 files to out\/service\.lua/);
+    // Alone in an empty folder: no .ts files, no lib/ folder.
+    const alone = tempDir();
+    fs.copyFileSync(path.join(dir, 'out', 'service.lua'), path.join(alone, 'service.lua'));
+    const p = spawnRedox(['serve', 'service.lua', '--port', '0', '--features', 'uuid'], { cwd: alone });
+    try {
+      const url = await listeningUrl(p);
+      const res = await fetch(`${url}/hi/ada`);
+      assert.equal(await res.text(), 'hello ada');
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+
+  it('refuses a local module named like a Redox module', () => {
+    const dir = write(tempDir(), { 'app.ts': 'import { x } from "./uuid";\nconsole.log(x);\n', 'uuid.ts': 'export const x = 1;\n' });
+    assert.throws(() => compileApp(path.join(dir, 'app.ts'), { cwd: dir }), (err: unknown) =>
+      isRedoxError(err) && err.code === 'REDOX_COMPILE' && /uuid\.ts would be module "uuid"/.test(err.message));
+  });
+
+  it('compiles declarations to the right Lua calls: "." for functions, ":" for methods', () => {
+    const dir = write(tempDir(), {
+      'app.ts': [
+        'const app = redox.router();',
+        'app.get("/", (req) => {',
+        '  const [db] = sqlite.open(":memory:");',
+        '  const rows = db?.query("select 1");',
+        '  const c = cache.new();',
+        '  c.set("k", 1);',
+        '  log.info("x", { id: uuid.v4(), body: req.body(), n: json.encode(req.json()) });',
+        '  return { json: rows };',
+        '});',
+        'export default app;',
+      ].join('\n'),
+    });
+    const lua = compileApp(path.join(dir, 'app.ts'), { cwd: dir }).modules.find((m) => m.name === 'app')!.source;
+    for (const call of ['redox.router()', 'app:get(', 'sqlite.open(', 'db:query(', 'cache.new()', 'c:set(', 'log.info(', 'uuid.v4()', 'req:body()', 'json.encode(', 'req:json()']) {
+      assert.ok(lua.includes(call), `${call} not in:\n${lua}`);
+    }
+  });
+});
+
+describe('runtime errors in TypeScript apps', () => {
+  const dir = tempDir();
+  write(dir, {
+    'app.ts': [
+      'import { parse } from "./lib/parse";',
+      'const app = redox.router();',
+      '',
+      'app.get("/nil", () => {',
+      '  const user: any = undefined;',
+      '  return user.name; // NIL',
+      '});',
+      'app.get("/throw", () => {',
+      '  throw new Error("broken"); // THROW',
+      '});',
+      'app.get("/lib", () => String(parse("x")));',
+      'app.get("/hoisted", hoisted);',
+      '',
+      '// Declared after its use: TypeScriptToLua hoists it, the line numbers still hold.',
+      'function hoisted(): string {',
+      '  const n: any = {};',
+      '  return n.a.b; // HOISTED',
+      '}',
+      'export default app;',
+    ].join('\n'),
+    'lib/parse.ts': 'export function parse(s: string): number {\n  const v: any = null;\n  return v.length + s.length; // LIB\n}\n',
+    'script.ts': 'const items = [1, 2, 3];\nconsole.log("before");\nconst missing: any = items[10];\nmissing.call(); // SCRIPT\n',
+    'load.ts': 'const app = redox.router();\nconst config: any = undefined;\nconst port = config.port; // LOAD\nexport default app;\n',
+  });
+  let url = '';
+  let close: () => Promise<void> = async () => undefined;
+  const log = memoryLogger();
+
+  before(async () => {
+    const { app } = compiledAppSource('app.ts', dir);
+    const service = await startService(profileFor([]), app, { host: '127.0.0.1', port: 0, limits: resolveLimits({}), log, dev: true });
+    url = service.url;
+    close = () => service.close();
+  });
+  after(() => close());
+
+  const cases: [string, string, string, string][] = [
+    ['an error raised by Lua', '/nil', 'app.ts', 'NIL'],
+    ['a thrown Error', '/throw', 'app.ts', 'THROW'],
+    ['an error in an imported module', '/lib', 'lib/parse.ts', 'LIB'],
+    ['an error in a hoisted function', '/hoisted', 'app.ts', 'HOISTED'],
+  ];
+  for (const [what, route, file, marker] of cases) {
+    it(`reports ${what} at its TypeScript line (${route})`, async () => {
+      const res = await fetch(url + route);
+      assert.equal(res.status, 500);
+      const body = await res.json() as { error: string; traceback: string };
+      const where = `${file}:${lineOf(path.join(dir, file), marker)}:`;
+      assert.ok(body.traceback.includes(where), `${where} not in ${body.traceback}`);
+      log.flush();
+      assert.ok(log.lines.some((l) => l.includes('handler failed') && l.includes(where)), `${where} not in the log`);
+    });
+  }
+
+  it('names the TypeScript line of an error in a script run by `redox run`', async () => {
+    const r = await redox(['run', 'script.ts'], dir);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, 'before\n');
+    assert.match(r.stderr, new RegExp(`script\\.ts:${lineOf(path.join(dir, 'script.ts'), 'SCRIPT')}: attempt to index a nil value`));
+  });
+
+  it('names the TypeScript line of an error while the app loads', async () => {
+    const r = await redox(['serve', 'load.ts', '--port', '0'], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`load\\.ts:${lineOf(path.join(dir, 'load.ts'), 'LOAD')}: attempt to index a nil value`));
+    assert.match(r.stderr, /REDOX_APP_LOAD/);
+  });
+});
+
+/** Function names declared in a .d.ts: methods, function-typed properties, functions. */
+function declaredFunctions(file: string, options: { skipTsOnly?: boolean } = {}): string[] {
+  const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ESNext, true);
+  const names = new Set<string>();
+  const visit = (node: ts.Node) => {
+    if (options.skipTsOnly && ts.getJSDocTags(node).some((t) => t.tagName.text === 'tsonly')) return;
+    if ((ts.isMethodSignature(node) || ts.isFunctionDeclaration(node)) && node.name) names.add(node.name.getText());
+    if (ts.isPropertySignature(node) && node.type && ts.isFunctionTypeNode(node.type)) names.add(node.name.getText());
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return [...names].sort();
+}
+
+describe('declarations', () => {
+  let echo: http.Server;
+  let echoUrl = '';
+  before(async () => {
+    echo = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(req.method === 'HEAD' ? '' : JSON.stringify({ method: req.method, url: req.url, body }));
+      });
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => echo.close(() => resolve())));
+
+  const apiDir = path.join(FIXTURES, 'api');
+  const apiText = () => fs.readdirSync(apiDir).map((f) => fs.readFileSync(path.join(apiDir, f), 'utf8')).join('\n');
+
+  it('a program calling every declared function compiles and runs (core and every feature with a .d.ts)', async () => {
+    const r = await redox(['run', 'main.ts', 'first-arg', echoUrl], apiDir, { REDOX_API_TEST: 'yes', REDOX_LOG_LEVEL: 'debug' });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const expected = ['core', ...featureDeclarations().map((d) => d.feature!)];
+    for (const name of expected) assert.match(r.stdout, new RegExp(`^ok ${name}$`, 'm'), `no "ok ${name}" in:\n${r.stdout}`);
+    // print keeps Lua's tabs; console.log formats like Node, tables as JSON.
+    assert.match(r.stdout, /^print\t1\ttrue$/m);
+    assert.match(r.stdout, /^console\.log 1\.5 \{"a":1\}$/m);
+    for (const msg of ['debug line', 'info line', 'warn line', 'error line', 'console.warn', 'console.error']) {
+      assert.ok(r.stderr.includes(`"msg":"${msg}"`), `log line ${msg} missing:\n${r.stderr}`);
+    }
+  });
+
+  for (const decl of [coreDeclaration(), ...featureDeclarations()]) {
+    it(`the API program calls every function of ${decl.name}`, () => {
+      const text = apiText();
+      const missing = declaredFunctions(decl.path).filter((name) => !new RegExp(`(^|[^\\w])${name}\\s*[(<]`, 'm').test(text));
+      assert.deepEqual(missing, [], `extend test/fixtures/ts/api/ to call: ${missing.join(', ')}`);
+    });
+  }
+});
+
+describe('LuaLS annotations', () => {
+  const decls = [coreDeclaration(), ...featureDeclarations()];
+  const meta = renderLuaMeta(decls.map((d) => ({ name: d.name, text: fs.readFileSync(d.path, 'utf8'), module: d.feature })));
+  const byName = new Map(meta.map((m) => [m.name, m.text]));
+
+  it('are valid Lua, one ---@meta file per declaration file', async () => {
+    assert.deepEqual(meta.map((m) => m.name).sort(), decls.map((d) => d.name.replace(/\.d\.ts$/, '.lua')).sort());
+    const lua = await luaWith([]);
+    try {
+      for (const m of meta) {
+        assert.match(m.text, /^---@meta/);
+        const ok = await lua.run(`local f, err = load(${JSON.stringify(m.text)}, "=${m.name}") return f ~= nil or err`);
+        assert.equal(ok, true, `${m.name}: ${ok}`);
+      }
+    } finally {
+      await lua.close();
+    }
+  });
+
+  it('give free functions no self, methods a self, and nil, err returns two values', () => {
+    const core = byName.get('redox.lua')!;
+    assert.match(core, /^---@field encode fun\(value: any, options\?: json\.Options\): string/m);
+    assert.match(core, /^---@field get fun\(self: redox\.Router, path: string, handler: redox\.Handler\): redox\.Router/m);
+    assert.match(core, /^---@field json fun\(self: redox\.Request\): any/m);
+    assert.match(core, /^---@alias redox\.Handler fun\(req: redox\.Request\): redox\.Response$/m);
+    assert.doesNotMatch(core, /^(console|arg) = /m, 'TypeScript-only declarations stay out');
+    const sqlite = byName.get('sqlite.lua');
+    if (sqlite) {
+      assert.match(sqlite, /^---@meta sqlite$/m);
+      assert.match(sqlite, /^---@field open fun\(path: string, opts\?: SqliteOpenOptions\): SqliteDatabase\?, SqliteError\?/m);
+      assert.match(sqlite, /^---@field query fun\(self: SqliteDatabase, sql: string, \.\.\.: any\): SqliteRow\[\]\?, SqliteError\?/m);
+      assert.match(sqlite, /^return sqlite$/m);
+    }
+  });
+
+  it('cover every function the TypeScript declarations have', () => {
+    for (const d of decls) {
+      const text = byName.get(d.name.replace(/\.d\.ts$/, '.lua'))!;
+      // @tsonly declarations (print, console, arg) are Lua's own or exist only in TypeScript.
+      const missing = declaredFunctions(d.path, { skipTsOnly: true }).filter((name) => !new RegExp(`(---@field ${name}\\??|function ${name}\\()`).test(text));
+      assert.deepEqual(missing, [], `${d.name}: not annotated: ${missing.join(', ')}`);
+    }
+  });
+});
+
+describe('TypeScript semantics', () => {
+  it('a program using classes, closures, destructuring, templates, Map/Set, array and string methods, optional chaining, try/catch and JSON prints the same under Node and redox run', async () => {
+    const file = path.join(FIXTURES, 'equivalence', 'program.ts');
+    const js = esbuild.transformSync(fs.readFileSync(file, 'utf8'), { loader: 'ts', format: 'cjs', target: 'node20' }).code;
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'program.js'), js);
+    const node = spawnRedox([path.join(dir, 'program.js')], { bin: [process.execPath] });
+    assert.equal(await node.exited, 0, node.stderr());
+    const lua = await redox(['run', file], dir);
+    assert.equal(lua.code, 0, lua.stderr);
+    assert.ok(node.stdout().split('\n').length > 50, 'the program prints its results');
+    assert.equal(lua.stdout, node.stdout());
+  });
+});
