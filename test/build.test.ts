@@ -155,6 +155,38 @@ return app
   assert.ok(fs.existsSync(path.join(dir, 'data.db')), 'the database is a real file beside the binary');
 });
 
+test('web minus requests: Lua has no way to open an outbound connection', { skip }, async () => {
+  const { dir, bin } = isolate(path.join(CUSTOM, 'redox-custom'), {
+    'probe.lua': String.raw`
+local ok, err = pcall(require, "requests")
+print("require", ok, err)
+print("global", pcall(function() return requests.get end))
+-- Everything reachable from _G: no socket, process, file or FFI entry point.
+local seen, names = {}, {}
+local function walk(t, prefix)
+  if seen[t] then return end
+  seen[t] = true
+  for k, v in pairs(t) do
+    if type(k) == "string" then
+      if type(v) == "function" then names[#names + 1] = prefix .. k end
+      if type(v) == "table" and k ~= "loaded" then walk(v, prefix .. k .. ".") end
+    end
+  end
+end
+walk(_G, "")
+table.sort(names)
+print("functions", table.concat(names, " "))
+`,
+  });
+  const r = await finish(runIsolated(dir, bin, ['run', 'probe.lua']));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^require\tfalse\tfeature "requests" is not included in this build \(features: sqlite, uuid\)/m);
+  assert.match(r.stdout, /^global\tfalse\t.*feature "requests" is not included/m);
+  const fns = /^functions\t(.*)$/m.exec(r.stdout)![1].split(' ');
+  for (const f of fns) assert.doesNotMatch(f, /socket|^https?\b|fetch|^requests\.|execute|popen|loadlib|^io\.|^os\.(exit|remove|rename|getenv)/i, f);
+  assert.ok(fns.includes('sqlite.open') && fns.includes('uuid.v4'), 'the walk sees the features that are there');
+});
+
 test('web: the binary serves an app using sqlite, uuid and requests (to a real upstream)', { skip }, async () => {
   const upstream = http.createServer((req, res) => res.end(JSON.stringify({ upstream: true, path: req.url })));
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
