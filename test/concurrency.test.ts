@@ -2,19 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { luaWith, serveLua } from './support/harness';
+import { httpGet as get, luaWith, serveLua } from './support/harness';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2000 });
 
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, { agent }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
-  });
-}
 
 test('1,000 concurrent redox.sleep(300) requests finish in about the sleep time', async () => {
   const s = await serveLua('get("/", function(req) redox.sleep(300) return req.query.i end)');

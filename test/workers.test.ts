@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { listeningUrl, spawnRedox, tempDir } from './support/harness';
+import { httpGet as get, listeningUrl, spawnRedox, tempDir } from './support/harness';
 
 const APP = String.raw`
 local hits = 0
@@ -21,15 +21,6 @@ function children(pid: number): number[] {
   }
 }
 
-function get(url: string, agent?: http.Agent): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, { agent }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
-  });
-}
 
 async function start(workers: string) {
   const dir = tempDir();

@@ -25,7 +25,7 @@ export interface RunningServer {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export async function startServer(engine: Engine, options: ServerOptions): Promise<RunningServer> {
+export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, options: ServerOptions): Promise<RunningServer> {
   const { limits, log } = options;
   let inFlight = 0;
   let draining = false;

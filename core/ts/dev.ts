@@ -58,7 +58,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     } else {
       app = appFromTarget(options.target, cwd);
     }
-    const engine = await createEngine(profile, app, { log, dev: true });
+    const engine = await createEngine(profile, app, { log, dev: true, budgets: { cpuMs: options.limits.cpuBudgetMs, memoryBytes: options.limits.memoryBytes } });
     try {
       await engine.loadApp(app.main, app.attr);
       return engine;
@@ -83,7 +83,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         if (v.retired && v.inFlight === 0) v.engine.close().catch(() => undefined);
       });
     },
-  } as unknown as Engine;
+    collect: () => current.engine.collect(),
+  };
   const server = await startServer(front, { host: options.host, port: options.port, limits: options.limits, log });
 
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,7 @@
 // Test helpers that use the real runtime: a real Lua VM with exactly the given features, real
 // HTTP servers on free ports, and the real CLI as a child process.
 import { spawn, ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,4 +97,15 @@ export async function listeningUrl(p: Spawned, timeoutMs = 15_000): Promise<stri
     if (Date.now() - start > timeoutMs) throw new Error(`server did not start: ${p.stderr()} ${p.stdout()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A GET over node:http (with an optional agent, to control connection reuse). */
+export function httpGet(url: string, agent?: http.Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    }).on('error', reject);
+  });
 }
