@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RedoxError } from '../errors';
 import { splitTarget } from '../runtime/app-source';
-import { EmbeddedApp } from './runtime/embedded';
+import { EmbeddedApp } from '../runtime/sea/embedded';
 
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git']);
 

@@ -13,7 +13,7 @@ import { BINARY_MAIN } from './entry';
 import { FeatureCost } from './manifest';
 import { attribute, bundledPackages, JsAttribution, metafilePath } from './metafile';
 import type { Plan, Target } from './plan';
-import { APP_ASSET, EmbeddedAsset, featureAssetKey, WASM_ASSET } from './runtime/embedded';
+import { APP_ASSET, EmbeddedAsset, featureAssetKey, WASM_ASSET } from '../runtime/sea/embedded';
 
 function packageRoot(name: string, from: string[]): string {
   try {

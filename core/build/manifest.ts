@@ -1,6 +1,6 @@
 // The manifest written beside each binary (<name>.manifest.json): the build info the binary
 // carries, plus what can only be known afterwards (its sha256 and sizes).
-import { BuildInfo } from './runtime/embedded';
+import { BuildInfo } from '../runtime/sea/embedded';
 
 export interface FeatureCost {
   /** Bundle bytes only this feature brought (metafile attribution). */

@@ -11,7 +11,7 @@ import { EntryFeature, renderEntry } from './entry';
 import { BuildManifest, MANIFEST_SUFFIX, METAFILE_SUFFIX } from './manifest';
 import { metafilePath } from './metafile';
 import { BuildRequest, Plan, planBuild, Target } from './plan';
-import { BuildInfo, MANIFEST_ASSET } from './runtime/embedded';
+import { BuildInfo, MANIFEST_ASSET } from '../runtime/sea/embedded';
 import { generateBlob, injectBlob, prepareBase, stripsOn } from './sea';
 import { smokeTest } from './smoke';
 import { formatBytes, SizesReport, writeFolderReports } from './sizes';

@@ -12,7 +12,7 @@ import { checkBaseNode, BaseNode } from './node-base';
 import { LocalFeature, loadLocalFeatures } from './local-features';
 import { prepareOutDir } from './out-dir';
 import { loadProject } from './project';
-import { EmbeddedApp } from './runtime/embedded';
+import { EmbeddedApp } from '../runtime/sea/embedded';
 
 export interface BuildRequest {
   /** Folder that relative paths and redox.json are read from. */
