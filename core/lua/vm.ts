@@ -175,7 +175,7 @@ export class LuaVM {
   async calibrateHeapCounter(): Promise<boolean> {
     const { raw } = this.api;
     const count = async (grow: boolean): Promise<number> => {
-      const ref = this.compile(grow ? 'KEEP = {} for i = 1, 20000 do KEEP[i] = {i} end return collectgarbage("count")' : 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
+      const ref = this.compile(grow ? 'KEEP = {} for i = 1, 4000 do KEEP[i] = {i} end return collectgarbage("count")' : 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
       try {
         return await this.drive((T) => { this.pushRef(T, ref); return 1; }, (T, n) => this.result(T, n, 1) as number);
       } finally {

@@ -3,7 +3,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { Agent, buildConnector, Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+
+// undici is a large library: load it on the first outbound call, not at process start (it was
+// most of a binary's cold start). A static require keeps it visible to the bundler.
+let undici: typeof import('undici') | undefined;
+const loadUndici = () => (undici ??= require('undici') as typeof import('undici'));
 import { LuaFailure } from '../../core/feature';
 import { Attempt, classify, failure } from './failures';
 import { addressRefusal, bareHost, BlockedError, guardedLookup, hostRefusal, Policy } from './policy';
@@ -70,6 +75,7 @@ export class Client {
     let agent = this.agents.get(connectTimeoutMs);
     if (agent) return agent;
     const policy = this.policy;
+    const { Agent, buildConnector } = loadUndici();
     const connector = buildConnector({ timeout: connectTimeoutMs, lookup: guardedLookup(policy) });
     agent = new Agent({
       connect: (opts, callback) => {
