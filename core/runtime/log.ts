@@ -66,14 +66,26 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
+// Many lines share a millisecond under load: format the timestamp once per millisecond.
+let lastMs = 0;
+let lastIso = '';
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 function jsonLine(level: Level, msg: string, fields?: Fields): string {
-  const record: Fields = { time: new Date().toISOString(), level, msg };
+  const record: Fields = { time: isoNow(), level, msg };
   if (fields) for (const k of Object.keys(fields)) if (!(k in record)) record[k] = fields[k];
   return JSON.stringify(record) + '\n';
 }
 
 function prettyLine(level: Level, msg: string, fields?: Fields): string {
-  const time = new Date().toISOString().slice(11, 23);
+  const time = isoNow().slice(11, 23);
   let line = `${time} ${COLORS[level]}${level.toUpperCase().padEnd(5)}\x1b[0m ${msg}`;
   let trailer = '';
   if (fields) {
