@@ -120,6 +120,19 @@ describe('cache', () => {
     assert.deepEqual(r, { a: 1, b: true, c: 3, d: 4, n: 3, evictions: 1 });
   });
 
+  it('stays within max_entries when every older entry was read (second chance wraps around)', async () => {
+    const r = await lua.run(`
+      local c = cache.new{max_entries = 3}
+      c:set("a", 1); c:set("b", 2); c:set("c", 3)
+      c:get("a"); c:get("b"); c:get("c")
+      c:set("d", 4)
+      c:set("e", 5)
+      local n = c:size()
+      return {n = n, d = c:get("d"), e = c:get("e"), evictions = c:stats().evictions}
+    `);
+    assert.deepEqual(r, { n: 3, d: 4, e: 5, evictions: 2 });
+  });
+
   it('evicts by bytes, oldest first, and keeps the byte count within max_bytes', async () => {
     const r = await lua.run(`
       local c = cache.new{max_bytes = 1000}

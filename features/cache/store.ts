@@ -1,5 +1,7 @@
-// One cache: a Map in least-recently-used order (a read moves the key to the end with
-// delete + set, so get and set are O(1)), with byte and entry limits and lazy TTL expiry.
+// One cache: a Map in insertion order with second-chance LRU (a read only marks the entry;
+// eviction gives marked entries one more trip to the end), byte and entry limits, lazy TTL
+// expiry. Reads never reshape the Map: at a million entries, delete + set per read made V8
+// rehash the whole table every few hundred thousand reads.
 import { Entry } from './values';
 
 export interface Limits {
@@ -48,8 +50,7 @@ export class CacheStore {
       return undefined;
     }
     this.hits++;
-    this.map.delete(key);
-    this.map.set(key, e);
+    e.ref = true;
     return e;
   }
 
@@ -64,16 +65,28 @@ export class CacheStore {
     const { maxEntries, maxBytes } = this.limits;
     while (this.map.size > maxEntries || this.bytes > maxBytes) {
       const oldest = this.nextOldest();
-      if (oldest === undefined || oldest === key) break;
-      this.remove(oldest, this.map.get(oldest)!);
+      if (oldest === undefined) break;
+      if (oldest === key) {
+        // The entry just stored is never its own victim; with others left, go on past it.
+        if (this.map.size === 1) break;
+        continue;
+      }
+      const victim = this.map.get(oldest)!;
+      if (victim.ref) {
+        // Read since it was last considered: keep it, as the most recently used.
+        victim.ref = false;
+        this.map.delete(oldest);
+        this.map.set(oldest, victim);
+        continue;
+      }
+      this.remove(oldest, victim);
       this.evictions++;
     }
   }
 
-  /** Moves a live entry to the most recently used end. */
-  touch(key: string, e: Entry): void {
-    this.map.delete(key);
-    this.map.set(key, e);
+  /** Marks a live entry as recently used. */
+  touch(_key: string, e: Entry): void {
+    e.ref = true;
   }
 
   delete(key: string): boolean {

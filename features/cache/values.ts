@@ -28,6 +28,8 @@ export class Entry {
     /** performance.now() deadline in ms; 0 = never expires. */
     public expires: number,
   ) {}
+  /** Read since eviction last looked at it (second-chance LRU). */
+  ref = false;
 }
 
 /** Rough cost of one entry beyond its key and value bytes (Map slot, Entry object, string
