@@ -1,5 +1,5 @@
 // The module Lua sees: database and statement objects around the host's integer handles.
-// Host calls go through pcall so that a raised error names the caller's line, not this chunk.
+// Host errors need no wrapping here: core raises them at the user's line, skipping this chunk.
 export const SQLITE_LUA = String.raw`
 local host = ...
 local type, error, pcall, setmetatable, tostring = type, error, pcall, setmetatable, tostring
@@ -15,18 +15,6 @@ local tx_begin, tx_end = host.tx_begin, host.tx_end
 local db_ids = setmetatable({}, { __mode = "k" })
 local stmt_ids = setmetatable({}, { __mode = "k" })
 local stmt_db = setmetatable({}, { __mode = "k" }) -- keeps a statement's database alive
-
--- A host error is raised again at the user's line (level counts from rethrow's caller).
-local function rethrow(e, level)
-  if type(e) == "string" then error(e, level + 1) end
-  error(e, 0)
-end
-
--- Methods tail-call ret (a Lua tail call drops the method's frame), so level 2 is the user.
-local function ret(ok, ...)
-  if ok then return ... end
-  rethrow((...), 2)
-end
 
 local M = {}
 
@@ -44,9 +32,8 @@ stmt_mt.__gc = function(self) s_release(stmt_ids[self]) end
 stmt_mt.__close = function(self) s_release(stmt_ids[self]) end
 stmt_mt.__tostring = function(self) return "sqlite.stmt(" .. tostring(self.sql) .. ")" end
 
-local function open_at(path, opts, level)
-  local ok, id, err = pcall(h_open, path, opts)
-  if not ok then rethrow(id, level + 1) end
+local function open_at(path, opts)
+  local id, err = h_open(path, opts)
   if id == nil then return nil, err end
   local db = setmetatable({ path = path }, db_mt)
   db_ids[db] = id
@@ -55,8 +42,7 @@ end
 
 --- Opens (and by default creates) a database file, or ":memory:".
 function M.open(path, opts)
-  local db, err = open_at(path, opts, 2) -- not a tail call: the levels count this frame
-  return db, err
+  return open_at(path, opts)
 end
 
 --- The seed's form: sqlite:PATH, sqlite://PATH, sqlite:///ABSOLUTE or sqlite::memory:, with an
@@ -80,8 +66,7 @@ function M.connect(url, opts)
     elseif mode ~= "rwc" then error("sqlite.connect: unsupported query '" .. query .. "' (only mode=ro, mode=rw or mode=rwc)", 2) end
     opts = o
   end
-  local db, err = open_at(path, opts, 2)
-  return db, err
+  return open_at(path, opts)
 end
 
 --- Marks a string as a BLOB. Plain strings that are not valid UTF-8 bind as BLOBs anyway.
@@ -90,16 +75,15 @@ function M.blob(bytes)
   return { __sqlite_blob = bytes }
 end
 
-function Db:exec(sql) return ret(pcall(h_exec, db_ids[self], sql)) end
-function Db:query(sql, ...) return ret(pcall(h_query, db_ids[self], sql, ...)) end
-function Db:get(sql, ...) return ret(pcall(h_get, db_ids[self], sql, ...)) end
-function Db:run(sql, ...) return ret(pcall(h_run, db_ids[self], sql, ...)) end
+function Db:exec(sql) return h_exec(db_ids[self], sql) end
+function Db:query(sql, ...) return h_query(db_ids[self], sql, ...) end
+function Db:get(sql, ...) return h_get(db_ids[self], sql, ...) end
+function Db:run(sql, ...) return h_run(db_ids[self], sql, ...) end
 function Db:close() return h_close(db_ids[self]) end
 function Db:is_open() return h_is_open(db_ids[self]) end
 
 function Db:prepare(sql)
-  local ok, id, err = pcall(h_prepare, db_ids[self], sql)
-  if not ok then rethrow(id, 2) end
+  local id, err = h_prepare(db_ids[self], sql)
   if id == nil then return nil, err end
   local stmt = setmetatable({ sql = sql }, stmt_mt)
   stmt_ids[stmt] = id
@@ -107,10 +91,10 @@ function Db:prepare(sql)
   return stmt
 end
 
-function Stmt:query(...) return ret(pcall(s_query, stmt_ids[self], ...)) end
-function Stmt:get(...) return ret(pcall(s_get, stmt_ids[self], ...)) end
-function Stmt:run(...) return ret(pcall(s_run, stmt_ids[self], ...)) end
-function Stmt:columns() return ret(pcall(s_columns, stmt_ids[self])) end
+function Stmt:query(...) return s_query(stmt_ids[self], ...) end
+function Stmt:get(...) return s_get(stmt_ids[self], ...) end
+function Stmt:run(...) return s_run(stmt_ids[self], ...) end
+function Stmt:columns() return s_columns(stmt_ids[self]) end
 function Stmt:close() return s_release(stmt_ids[self]) end
 
 -- Transactions -----------------------------------------------------------------------------
@@ -141,14 +125,12 @@ function Db:transaction(fn, opts)
     mode = opts.mode or mode
     if not MODES[mode] then error("db:transaction: mode must be deferred, immediate or exclusive, got " .. tostring(mode), 2) end
   end
-  local ok, depth, err = pcall(tx_begin, id, mode)
-  if not ok then rethrow(depth, 2) end
+  local depth, err = tx_begin(id, mode)
   if depth == nil then return nil, err end
   local results
   local ran, e = pcall(gsub, "x", "x", function() results = pack(fn(self)) end)
   if ran then
-    local cok, done, cerr = pcall(tx_end, id, depth, true)
-    if not cok then rethrow(done, 2) end
+    local done, cerr = tx_end(id, depth, true)
     if done == nil then return nil, cerr end
     return unpack(results, 1, results.n)
   end
