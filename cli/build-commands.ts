@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Catalogue } from '../core/catalogue/catalogue';
 import { projectRoot } from '../core/catalogue/packages';
-import { splitList } from '../core/catalogue/resolve';
+import { splitList } from './split-list';
 import { build, BuildEvent, BuildResult } from '../core/build/pipeline';
 import { formatBytes } from '../core/build/sizes';
 

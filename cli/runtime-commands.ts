@@ -2,7 +2,8 @@
 // Parses flags, calls core, prints. Nothing here may import build-time code (esbuild, TSTL).
 import { Command, Option } from 'commander';
 import { RedoxError } from '../core/errors';
-import { AppSource, appFromTarget } from '../core/runtime/app-source';
+import { splitList } from './split-list';
+import { AppSource } from '../core/runtime/app-source';
 import { RuntimeProfile, runScript, startService } from '../core/runtime/launch';
 import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
 import { createLogger, Logger } from '../core/runtime/log';
@@ -123,8 +124,7 @@ export function runIfWorker(host: RuntimeHost): Promise<void> | undefined {
 }
 
 function selection(opts: Record<string, any>): { features?: string[]; distro?: string } {
-  const features = opts.features === undefined ? undefined : (opts.features as string[]).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
-  return { features, distro: opts.distro };
+  return { features: opts.features === undefined ? undefined : splitList(opts.features), distro: opts.distro };
 }
 
 function camel(flag: string): string {

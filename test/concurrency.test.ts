@@ -11,7 +11,7 @@ test('1,000 concurrent redox.sleep(300) requests finish in about the sleep time'
   const s = await serveLua('get("/", function(req) redox.sleep(300) return req.query.i end)');
   try {
     const start = Date.now();
-    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => get(`${s.url}/?i=${i}`)));
+    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => get(`${s.url}/?i=${i}`, agent)));
     const elapsed = Date.now() - start;
     results.forEach((r, i) => {
       assert.equal(r.status, 200);

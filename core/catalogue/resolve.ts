@@ -54,12 +54,6 @@ export function unknownDistro(catalogue: Catalogue, name: string): RedoxError {
     `available distros: ${[...catalogue.distros.keys()].join(', ')} (see \`redox distros\`)`);
 }
 
-/** Splits "a, b,c" lists as given on the command line (repeatable flags are joined first). */
-export function splitList(values: string | string[] | undefined): string[] {
-  const list = Array.isArray(values) ? values : values === undefined ? [] : [values];
-  return list.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
-}
-
 export function resolveSelection(catalogue: Catalogue, request: SelectionRequest): Selection {
   const names = new Set<string>();
   const distrosUsed: string[] = [];

@@ -160,10 +160,6 @@ export class LuaApi {
     this.raw._lua_setglobal(L, this.cstr(name));
   }
 
-  getGlobal(L: LuaState, name: string): number {
-    return this.raw._lua_getglobal(L, this.cstr(name));
-  }
-
   pop(L: LuaState, n: number): void {
     this.raw._lua_settop(L, -n - 1);
   }

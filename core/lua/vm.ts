@@ -5,7 +5,7 @@
 // awaits the promise, pushes the result and resumes. Other coroutines run meanwhile, so Lua
 // code reads as blocking while the process serves many requests at once.
 import {
-  LuaApi, LuaState, LUA_OK, LUA_YIELD, LUA_REGISTRYINDEX, T_LIGHTUSERDATA, T_STRING, T_TABLE, upvalueIndex,
+  LuaApi, LuaState, LUA_OK, LUA_YIELD, LUA_REGISTRYINDEX, T_FUNCTION, T_LIGHTUSERDATA, T_STRING, T_TABLE, upvalueIndex,
 } from './api';
 import { HostFunction } from './host';
 import { pushValue, readValue, LuaValue } from './marshal';
@@ -142,7 +142,7 @@ export class LuaVM {
    *  registry (the app cannot replace it). */
   private collectGarbage(L: LuaState): void {
     const { raw } = this.api;
-    if (this.api.getField(L, LUA_REGISTRYINDEX, 'redox.collect') !== 6 /* function */) {
+    if (this.api.getField(L, LUA_REGISTRYINDEX, 'redox.collect') !== T_FUNCTION) {
       raw._lua_settop(L, -2);
       return;
     }
@@ -230,16 +230,6 @@ export class LuaVM {
     this.rawFunctions.push(fn);
     this.api.raw._lua_pushinteger(L, BigInt(this.rawFunctions.length - 1));
     this.api.raw._lua_pushcclosure(L, this.rawDispatcher, 1);
-  }
-
-  setGlobalFunction(name: string, fn: HostFunction): void {
-    this.pushFunction(this.L, fn);
-    this.api.setGlobal(this.L, name);
-  }
-
-  setGlobalValue(name: string, value: LuaValue): void {
-    pushValue(this.api, this.L, value);
-    this.api.setGlobal(this.L, name);
   }
 
   /** Pushes the marker value that host waits yield (the prelude's coroutine wrappers need it). */

@@ -1,7 +1,7 @@
 // A Lua VM with the core modules, the given features and (after loadApp) an app: the unit one
 // worker process runs. It knows features only through the contract in core/feature.ts.
 import { FeatureContext, FeatureDefinition, FeatureModule } from '../feature';
-import { LUA_REGISTRYINDEX, LuaState } from '../lua/api';
+import { LUA_REGISTRYINDEX, LuaState, T_NUMBER, T_TABLE } from '../lua/api';
 import { async, HostFunction, sync } from '../lua/host';
 import { LuaMulti, LuaValue, pushValue } from '../lua/marshal';
 import { LuaVM, LuaError, DriveOptions } from '../lua/vm';
@@ -175,7 +175,7 @@ export class Engine {
     };
     const jsonEncode = (L: LuaState) => {
       let maxDepth = 200;
-      if (api.raw._lua_type(L, 2) === 5 /* table */ && api.getField(L, 2, 'max_depth') === 3 /* number */) {
+      if (api.raw._lua_type(L, 2) === T_TABLE && api.getField(L, 2, 'max_depth') === T_NUMBER) {
         maxDepth = Number(api.raw._lua_tonumberx(L, -1, 0));
       }
       let text: string;
@@ -187,7 +187,13 @@ export class Engine {
       api.pushString(L, text);
       return 1;
     };
+    // One host table, shared by the core chunks (each push would register its functions again).
+    let hostRef = 0;
     const pushHost = (T: LuaState) => {
+      if (hostRef) {
+        vm.pushRef(T, hostRef);
+        return 1;
+      }
       this.pushTable(T, host, { dev: Boolean(options.dev), version: options.version, features: this.features });
       vm.pushSentinel(T);
       api.setField(T, -2, 'sentinel');
@@ -195,6 +201,8 @@ export class Engine {
       api.setField(T, -2, 'set_registry');
       vm.pushRawFunction(T, jsonEncode);
       api.setField(T, -2, 'json_encode');
+      api.raw._lua_pushvalue(T, -1);
+      hostRef = vm.ref(T);
       return 1;
     };
     const [internal] = await this.runChunk(vm.compile(PRELUDE_LUA, '=[redox prelude]'), pushHost);
@@ -312,7 +320,7 @@ export class Engine {
       raw._lua_pushnil(T);
       while (raw._lua_next(T, tbl) !== 0) {
         const name = api.toString(T, -2)!;
-        if (raw._lua_type(T, -1) === 5 /* table */) {
+        if (raw._lua_type(T, -1) === T_TABLE) {
           const n = Number(raw._lua_rawlen(T, -1));
           for (let i = 1; i <= n; i++) {
             raw._lua_rawgeti(T, -1, BigInt(i));

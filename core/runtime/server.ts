@@ -88,6 +88,8 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
       const name = raw[i];
       const value = raw[i + 1];
       headerText += name + '\n' + value + '\n';
+      // Lower-case only names as long as the three we look for (x-request-id, content-length,
+      // transfer-encoding): this loop runs for every header of every request.
       const lower = name.length === 12 || name.length === 14 || name.length === 17 ? name.toLowerCase() : '';
       if (lower === 'x-request-id') incomingId = value;
       else if (lower === 'content-length') contentLength = Number(value);
