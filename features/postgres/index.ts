@@ -147,7 +147,8 @@ export default defineFeature({
             return failure(err, where(tx.pool, 'db:transaction', sql));
           }
           if (commit === true && failedBefore) {
-            return failure({ code: '25P02', message: `the transaction was rolled back because a statement in it failed: ${firstError}` }, where(tx.pool, 'db:transaction'));
+            const rolledBack = Object.assign(new Error(`the transaction was rolled back because a statement in it failed: ${firstError}`), { code: '25P02' });
+            return failure(rolledBack, where(tx.pool, 'db:transaction'));
           }
           return true;
         }, { name: 'db:transaction' }),
