@@ -67,6 +67,7 @@ export function readSettings(first: LuaValue, second: LuaValue): Settings {
     // Reconnect forever, backing off 50 ms, 100 ms, ... up to max_backoff.
     retryStrategy: (times: number) => Math.min(times * 50, maxBackoff),
     lazyConnect: false,
+    connectionName: 'redox', // shown by CLIENT LIST
   };
   let host = 'localhost';
   let port = '6379';

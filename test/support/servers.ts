@@ -143,13 +143,14 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
     const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning', ...(options.password ? ['--requirepass', options.password] : [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
     child = p;
     let out = '';
     p.stdout!.on('data', (d) => (out += d));
@@ -157,7 +158,7 @@ export async function startRedis(): Promise<RedisServer> {
     // Ready once it accepts a connection and answers PING.
     for (let i = 0; ; i++) {
       if (p.exitCode !== null) throw new Error(`redis-server exited (${p.exitCode}): ${out}`);
-      if (await ping(port)) return;
+      if (await ping(port, options.password)) return;
       if (i > 1200) throw new Error(`redis-server did not answer on port ${port}: ${out}`);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -198,17 +199,17 @@ export async function startRedis(): Promise<RedisServer> {
   };
 }
 
-function ping(port: number): Promise<boolean> {
+function ping(port: number, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let got = '';
     s.setTimeout(1000);
-    s.on('connect', () => s.write('PING\r\n'));
+    s.on('connect', () => s.write(password ? `AUTH ${password}\r\nPING\r\n` : 'PING\r\n'));
     s.on('data', (d) => {
       got += d;
-      if (got.includes('\r\n')) {
+      if (got.includes('+PONG\r\n') || got.startsWith('-')) {
         s.destroy();
-        resolve(got.startsWith('+PONG'));
+        resolve(got.includes('+PONG'));
       }
     });
     s.on('error', () => resolve(false));
