@@ -65,13 +65,13 @@ end
 
 -- Commands with no special arguments: the method name is the command.
 local PLAIN = {
-  "get", "getdel", "getex", "mget", "mset", "setnx", "setex", "incr", "incrby", "incrbyfloat", "decr", "decrby",
-  "append", "strlen", "del", "unlink", "exists", "expire", "pexpire", "expireat", "ttl", "pttl", "persist", "type",
+  "get", "getdel", "mget", "mset", "incr", "incrby", "incrbyfloat", "decr", "decrby", "append", "strlen",
+  "del", "exists", "expire", "pexpire", "ttl", "pttl", "persist", "type",
   "hget", "hmget", "hdel", "hexists", "hincrby", "hkeys", "hvals", "hlen", "hgetall",
-  "lpush", "rpush", "lpop", "rpop", "lrange", "llen", "ltrim", "lrem", "lindex",
+  "lpush", "rpush", "lpop", "rpop", "lrange", "llen", "ltrim", "lrem",
   "sadd", "srem", "smembers", "sismember", "scard",
-  "zadd", "zrem", "zscore", "zincrby", "zrange", "zrangebyscore", "zcard", "zrank",
-  "publish", "ping", "echo", "scan", "dbsize", "flushdb",
+  "zadd", "zrem", "zscore", "zincrby", "zrange", "zcard",
+  "publish", "ping",
 }
 
 local Client = {}
