@@ -24,12 +24,25 @@ function args(list: LuaValue[], op: string): Arg[] {
   return out;
 }
 
+/** Commands that would change the connection every request of the VM shares. */
+const REFUSED: Record<string, string> = {
+  subscribe: 'it turns the shared connection into a subscriber; subscribing is not supported by this feature',
+  psubscribe: 'it turns the shared connection into a subscriber; subscribing is not supported by this feature',
+  ssubscribe: 'it turns the shared connection into a subscriber; subscribing is not supported by this feature',
+  monitor: 'it turns the shared connection into a monitor',
+  select: 'it would switch the database under every other request; connect with {db = n} instead',
+  quit: 'use r:close()',
+  reset: 'it would reset the connection every request shares',
+};
+
 function commandName(v: LuaValue, op: string): string {
   const name = v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v;
   if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_.|-]*$/.test(name)) {
     throw new LuaArgumentError(`${op}: the command name must be a string like "GET", got ${typeof name === 'string' ? `"${name}"` : typeof name}`);
   }
-  return name.toLowerCase();
+  const lower = name.toLowerCase();
+  if (REFUSED[lower]) throw new LuaArgumentError(`${op}: ${name.toUpperCase()} is refused: ${REFUSED[lower]}`);
+  return lower;
 }
 
 /** A reply for Lua. nil inside an array would leave a hole, so it becomes false there (RESP2

@@ -149,6 +149,8 @@ test('error replies are nil, err; mistakes in the code raise at the caller\'s li
     await assert.rejects(lua.run(`\nlocal v = r:call("NOSUCHCMD", "x")`), /snippet\d+\.lua:2: r:nosuchcmd: ERR unknown command 'NOSUCHCMD'/i);
     await assert.rejects(lua.run(`local v = r:get()`), /snippet\d+\.lua:1: r:get: ERR wrong number of arguments/);
     await assert.rejects(lua.run(`local v = r:set("k", {})`), /r:set: argument 2 must be a string or a number, got a table/);
+    await assert.rejects(lua.run(`r:call("SUBSCRIBE", "news")`), /r:call: SUBSCRIBE is refused: it turns the shared connection into a subscriber/);
+    await assert.rejects(lua.run(`r:call("select", 2)`), /r:call: SELECT is refused: .*connect with \{db = n\} instead/);
     await assert.rejects(lua.run(`redis.connect("http://x")`), /redis.connect: "http:\/\/x" is not a redis URL/);
     await assert.rejects(lua.run(`redis.connect({ hots = "x" })`), /redis.connect: unknown option 'hots'/);
   } finally {
