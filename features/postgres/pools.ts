@@ -20,6 +20,10 @@ export interface TxHandle {
   failed: boolean;
   /** The message of the first failed statement, for the error that COMMIT turns into. */
   firstError?: string;
+  /** Set when the connection failed while checked out (the server ended it between
+   *  statements): the client is destroyed instead of returned to the pool. */
+  broken?: Error;
+  readonly onError: (err: Error) => void;
 }
 
 export class Pools {
@@ -57,7 +61,17 @@ export class Pools {
 
   beginTx(pool: PoolHandle, client: PoolClient): number {
     const id = this.nextId++;
-    this.txs.set(id, { pool, client, depth: 1, failed: false });
+    // A checked-out client has no 'error' listener of the pool's: without one, a connection
+    // the server ends between two statements of the transaction would crash the process.
+    const h: TxHandle = {
+      pool, client, depth: 1, failed: false,
+      onError: (err) => {
+        h.broken = err;
+        this.log.warn('postgres: a transaction\'s connection failed', { target: pool.settings.target, err: err.message });
+      },
+    };
+    client.on('error', h.onError);
+    this.txs.set(id, h);
     return id;
   }
 
@@ -72,7 +86,8 @@ export class Pools {
     const h = this.txs.get(id);
     if (!h) return;
     this.txs.delete(id);
-    h.client.release(broken);
+    h.client.removeListener('error', h.onError);
+    h.client.release(broken ?? h.broken);
   }
 
   /** A transaction whose Lua side was dropped (the request was stopped): roll back and
@@ -81,7 +96,11 @@ export class Pools {
     const h = typeof id === 'number' ? this.txs.get(id) : undefined;
     if (!h) return;
     this.txs.delete(id as number);
-    h.client.query('ROLLBACK').then(() => h.client.release(), (err: Error) => h.client.release(err));
+    const done = (err?: Error) => {
+      h.client.removeListener('error', h.onError);
+      h.client.release(err ?? h.broken);
+    };
+    h.client.query('ROLLBACK').then(() => done(), done);
   }
 
   async close(id: unknown): Promise<void> {

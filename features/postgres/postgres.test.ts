@@ -281,6 +281,40 @@ test('a transaction runs on its own connection while other requests run outside 
   }
 });
 
+test('a transaction whose connection the server ends mid-way: nil, err, no crash, the pool recovers', async () => {
+  const lua = await withDb(`{ application_name = "redox-killed" }`);
+  try {
+    await lua.run(`db:run("CREATE TABLE killed (n int)")`);
+    const running = lua.run(`local inner
+    local r, err = db:transaction(function(tx)
+      tx:run("INSERT INTO killed VALUES (1)")
+      local me = tx:get("SELECT pg_backend_pid() AS pid").pid
+      db:run("CREATE TABLE killed_ready (pid int)") db:run("INSERT INTO killed_ready VALUES ($1)", me)
+      -- Wait (on the database, through db) until the test has terminated this transaction's backend.
+      while db:get("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1", me).n > 0 do redox.sleep(0.02) end
+      local r2, err2 = tx:run("INSERT INTO killed VALUES (2)")
+      inner = err2 and err2.code
+      return "fn returned"
+    end)
+    return {r == nil, err and err.code, inner}`);
+    await until('the transaction to be open', async () => (await admin.query("SELECT to_regclass('killed_ready') IS NOT NULL AS ok")).rows[0].ok &&
+      (await admin.query('SELECT count(*)::int AS n FROM killed_ready')).rows[0].n === 1);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM killed_ready');
+    const out = await running.then((v) => ({ ok: true, v }), (e: Error) => ({ ok: false, v: e.message }));
+    // The statement after the kill failed (nil, err); then the transaction could not commit: nil, err.
+    assert.equal(out.ok, true, String(out.v));
+    const [failed, code, innerCode] = out.v as [boolean, string, string];
+    assert.equal(failed, true);
+    assert.match(innerCode, /^(connection_lost|57P01)$/);
+    assert.match(code, /^(connection_lost|57P01|25P02)$/);
+    assert.equal((await admin.query('SELECT count(*)::int AS n FROM killed')).rows[0].n, 0, 'nothing committed');
+    assert.equal(await lua.run(`return db:get("SELECT 1 AS n").n`), 1);
+    assert.equal(await lua.run(`local s = db:stats() return s.total == s.idle`), true);
+  } finally {
+    await lua.close();
+  }
+});
+
 test('500 concurrent requests wait on queries together; the pool max caps server connections', async () => {
   const app = `
 local db = postgres.connect(redox.env("PG_TEST_URL"), { max = 10, application_name = "redox-conc" })
