@@ -2,6 +2,8 @@
 import type { FeatureDefinition } from '../core/feature';
 import feature_cache from './cache';
 import feature_crypto from './crypto';
+import feature_postgres from './postgres';
+import feature_redis from './redis';
 import feature_requests from './requests';
 import feature_sqlite from './sqlite';
 import feature_uuid from './uuid';
@@ -9,6 +11,8 @@ import feature_uuid from './uuid';
 export const FEATURES: Record<string, FeatureDefinition> = {
   cache: feature_cache,
   crypto: feature_crypto,
+  postgres: feature_postgres,
+  redis: feature_redis,
   requests: feature_requests,
   sqlite: feature_sqlite,
   uuid: feature_uuid,

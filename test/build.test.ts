@@ -11,6 +11,7 @@ import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Metafile } from 'esbuild';
 import { listeningUrl, ROOT, spawnRedox, Spawned, tempDir } from './support/harness';
+import { startPostgres, startRedis } from './support/servers';
 import { loadCatalogue, distroFeatures } from '../core/catalogue/catalogue';
 import { BuildManifest } from '../core/build/manifest';
 import { planBuild } from '../core/build/plan';
@@ -213,6 +214,49 @@ return app
     });
   } finally {
     upstream.close();
+  }
+});
+
+test('service: the binary alone serves an app on PostgreSQL and Redis (real servers) under env -i', { skip }, async () => {
+  const [pg, rs] = await Promise.all([startPostgres(), startRedis()]);
+  try {
+    const { dir, bin } = isolate(path.join(ALL, 'redox-service'), {
+      'app.lua': String.raw`
+local db = postgres.connect(redox.env("DATABASE_URL"))
+local r = redis.connect(redox.env("REDIS_URL"))
+assert(db:run("CREATE TABLE IF NOT EXISTS items (id bigserial PRIMARY KEY, name text NOT NULL)"))
+local app = redox.router()
+app:post("/items", function(req)
+  local res = assert(db:run("INSERT INTO items (name) VALUES ($1) RETURNING id", req:body()))
+  return { status = 201, json = { id = res.rows[1].id } }
+end)
+app:get("/items/:id", function(req)
+  local key = "item:" .. req.params.id
+  local cached = r:get(key)
+  if cached then return { json = { name = cached, from = "redis" } } end
+  local row = db:get("SELECT name FROM items WHERE id = $1", tonumber(req.params.id))
+  if not row then return { status = 404, json = { error = "not found" } } end
+  assert(r:set(key, row.name, { ex = 60 }))
+  return { json = { name = row.name, from = "postgres", digest = crypto.sha256(row.name) } }
+end)
+return app
+`,
+    });
+    const server = runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0'], { DATABASE_URL: pg.url, REDIS_URL: rs.url });
+    await serving(server, async (url) => {
+      const created = await fetch(url + '/items', { method: 'POST', body: 'widget' });
+      assert.equal(created.status, 201);
+      const { id } = await created.json() as { id: number };
+      const first = await (await fetch(`${url}/items/${id}`)).json() as Record<string, string>;
+      assert.equal(first.from, 'postgres');
+      assert.equal(first.digest, crypto.createHash('sha256').update('widget').digest('hex'));
+      assert.deepEqual(await (await fetch(`${url}/items/${id}`)).json(), { name: 'widget', from: 'redis' });
+    });
+    // Optional packages the clients try to require (supports-color, pg-native) are not looked
+    // up on disk, which Node's SEA require would warn about at every start.
+    assert.doesNotMatch(server.stderr(), /single-executable|Warning/);
+  } finally {
+    await Promise.all([pg.close(), rs.close()]);
   }
 });
 

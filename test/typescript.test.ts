@@ -17,6 +17,7 @@ import { startService } from '../core/runtime/launch';
 import { resolveLimits } from '../core/runtime/limits';
 import { isRedoxError } from '../core/errors';
 import { listeningUrl, luaWith, memoryLogger, profileFor, ROOT, spawnRedox, tempDir } from './support/harness';
+import { startPostgres, startRedis, PostgresServer, RedisServer } from './support/servers';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'ts');
 
@@ -202,7 +203,11 @@ function declaredFunctions(file: string, options: { skipTsOnly?: boolean } = {})
 describe('declarations', () => {
   let echo: http.Server;
   let echoUrl = '';
+  // The postgres and redis API programs need real servers.
+  let pg: PostgresServer | undefined;
+  let rs: RedisServer | undefined;
   before(async () => {
+    [pg, rs] = await Promise.all([startPostgres(), startRedis()]);
     echo = http.createServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d));
@@ -214,13 +219,18 @@ describe('declarations', () => {
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
     echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((resolve) => echo.close(() => resolve())));
+  after(async () => {
+    await Promise.all([pg?.close(), rs?.close()]);
+    await new Promise<void>((resolve) => echo.close(() => resolve()));
+  });
 
   const apiDir = path.join(FIXTURES, 'api');
   const apiText = () => fs.readdirSync(apiDir).map((f) => fs.readFileSync(path.join(apiDir, f), 'utf8')).join('\n');
 
   it('a program calling every declared function compiles and runs (core and every feature with a .d.ts)', async () => {
-    const r = await redox(['run', 'main.ts', 'first-arg', echoUrl], apiDir, { REDOX_API_TEST: 'yes', REDOX_LOG_LEVEL: 'debug' });
+    const r = await redox(['run', 'main.ts', 'first-arg', echoUrl], apiDir, {
+      REDOX_API_TEST: 'yes', REDOX_LOG_LEVEL: 'debug', REDOX_API_POSTGRES_URL: pg!.url, REDOX_API_REDIS_URL: rs!.url,
+    });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const expected = ['core', ...featureDeclarations().map((d) => d.feature!)];
     for (const name of expected) assert.match(r.stdout, new RegExp(`^ok ${name}$`, 'm'), `no "ok ${name}" in:\n${r.stdout}`);

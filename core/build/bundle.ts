@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Metafile, Plugin } from 'esbuild';
 import { RedoxError } from '../errors';
 import { ENTRY_FILE } from './entry';
+import { optionalRequires } from './optional-requires';
 
 export interface Bundle {
   code: Buffer;
@@ -41,7 +42,7 @@ export async function bundleEntry(root: string, entrySource: string): Promise<Bu
       // `await import('module')`): turn dynamic imports into require calls.
       supported: { 'dynamic-import': false },
       nodePaths: [path.join(root, 'node_modules')],
-      plugins: [redoxImports(root)],
+      plugins: [redoxImports(root), optionalRequires()],
       logLevel: 'silent',
     });
     return { code: Buffer.from(result.outputFiles[0].contents), metafile: result.metafile };

@@ -1,0 +1,89 @@
+// redis.connect's argument -> ioredis options. Seconds in Lua, milliseconds here.
+import type { RedisOptions } from 'ioredis';
+import { LuaArgumentError, LuaValue } from '../../core/feature';
+
+export const DEFAULTS = { timeout: 5, connectTimeout: 10, maxBackoff: 2 };
+
+const KEYS: Record<string, 'string' | 'port' | 'index' | 'seconds' | 'boolean'> = {
+  url: 'string', host: 'string', port: 'port', username: 'string', password: 'string', db: 'index',
+  timeout: 'seconds', connect_timeout: 'seconds', max_backoff: 'seconds', tls: 'boolean',
+};
+const KEY_LIST = Object.keys(KEYS).join(', ');
+
+export interface Settings {
+  url?: string;
+  options: RedisOptions;
+  /** host:port/db, for messages (never the password). */
+  target: string;
+  /** Identity of the settings: connect() with the same ones shares the client. */
+  key: string;
+  timeoutSeconds: number;
+}
+
+function check(name: string, v: unknown): void {
+  const kind = KEYS[name];
+  if (kind === undefined) throw new LuaArgumentError(`redis.connect: unknown option '${name}' (options: ${KEY_LIST})`);
+  const bad = (want: string) => new LuaArgumentError(`redis.connect: ${name} must be ${want}, got ${typeof v === 'string' ? `"${v}"` : typeof v}`);
+  if (kind === 'string' && typeof v !== 'string') throw bad('a string');
+  if (kind === 'boolean' && typeof v !== 'boolean') throw bad('a boolean');
+  if (kind === 'port' && !(Number.isInteger(v) && (v as number) > 0 && (v as number) < 65536)) throw bad('a port number (1-65535)');
+  if (kind === 'index' && !(Number.isInteger(v) && (v as number) >= 0)) throw bad('a database index >= 0');
+  if (kind === 'seconds' && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw bad('a number of seconds > 0');
+}
+
+function parseUrl(url: string): { host: string; port: string; db: string; tls: boolean } {
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('scheme');
+    return { host: u.hostname || 'localhost', port: u.port || '6379', db: u.pathname.slice(1) || '0', tls: u.protocol === 'rediss:' };
+  } catch {
+    throw new LuaArgumentError(`redis.connect: "${url.replace(/:[^:@/]*@/, ':***@')}" is not a redis URL; ` +
+      'use redis://[user:password@]host:6379[/db] (rediss:// for TLS) or a table of options');
+  }
+}
+
+/** Reads connect(url) / connect(url, opts) / connect(opts). */
+export function readSettings(first: LuaValue, second: LuaValue): Settings {
+  let opts: Record<string, unknown> = {};
+  if (typeof first === 'string') opts.url = first;
+  else if (first !== null && typeof first === 'object' && !Array.isArray(first) && !(first instanceof Uint8Array)) opts = { ...first };
+  else if (first !== undefined || second === undefined) {
+    throw new LuaArgumentError(`redis.connect: expected a URL like redis://host:6379 or a table of options, got ${first === undefined ? 'nil' : typeof first}`);
+  }
+  if (second !== undefined) {
+    if (second === null || typeof second !== 'object' || Array.isArray(second)) throw new LuaArgumentError('redis.connect: the second argument must be a table of options');
+    opts = { ...opts, ...second };
+  }
+  for (const [k, v] of Object.entries(opts)) check(k, v);
+
+  const ms = (name: string, fallback: number) => Math.round(((opts[name] as number | undefined) ?? fallback) * 1000);
+  const maxBackoff = ms('max_backoff', DEFAULTS.maxBackoff);
+  const options: RedisOptions = {
+    commandTimeout: ms('timeout', DEFAULTS.timeout),
+    connectTimeout: ms('connect_timeout', DEFAULTS.connectTimeout),
+    // Commands fail (nil, err) at once while disconnected instead of piling up: a queued
+    // command is flushed with an error at each failed reconnect attempt.
+    maxRetriesPerRequest: 0,
+    // Reconnect forever, backing off 50 ms, 100 ms, ... up to max_backoff.
+    retryStrategy: (times: number) => Math.min(times * 50, maxBackoff),
+    lazyConnect: false,
+    connectionName: 'redox', // shown by CLIENT LIST
+  };
+  let host = 'localhost';
+  let port = '6379';
+  let db = '0';
+  if (typeof opts.url === 'string') ({ host, port, db } = parseUrl(opts.url));
+  if (opts.host !== undefined) options.host = host = opts.host as string;
+  if (opts.port !== undefined) options.port = Number((port = String(opts.port)));
+  if (opts.db !== undefined) options.db = Number((db = String(opts.db)));
+  if (opts.username !== undefined) options.username = opts.username as string;
+  if (opts.password !== undefined) options.password = opts.password as string;
+  if (opts.tls === true) options.tls = {};
+  return {
+    url: opts.url as string | undefined,
+    options,
+    target: `${host}:${port}/${db}`,
+    key: JSON.stringify(Object.entries(opts).sort(([a], [b]) => a.localeCompare(b))),
+    timeoutSeconds: (options.commandTimeout ?? 0) / 1000,
+  };
+}
