@@ -180,26 +180,27 @@ local function handle(req)
 end
 
 -- The host reads the headers table itself: no flattening on the Lua side.
-local function reply(res, extra_log)
-  return res.status, res.body, extra_log, res.headers
+local function reply(res, extra_log, route)
+  return res.status, res.body, extra_log, res.headers, route
 end
 
---- Called by the host for each request. Returns status, body, log_error, headers.
+--- Called by the host for each request. Returns status, body, log_error, headers, route (the
+--- matched route pattern, or nil).
 function M.dispatch(method, path, raw_query, raw_headers, body, ip, id)
   local req = setmetatable({ method = method, path = path, params = {}, ip = ip, id = id,
     _raw_query = raw_query, _raw_headers = raw_headers, _body = body }, req_mt)
   local ok, res = xpcall(handle, on_error, req)
-  if ok then return reply(res) end
+  if ok then return reply(res, nil, req._route) end
   if getmetatable(res) == http_error_mt then
-    return reply(M.error_response(res.status, res.message, req, res.headers))
+    return reply(M.error_response(res.status, res.message, req, res.headers), nil, req._route)
   end
   if res.invalid then
-    return reply(M.error_response(500, "internal server error", req), "invalid response from " .. method .. " " .. path .. ": " .. res.invalid)
+    return reply(M.error_response(500, "internal server error", req), "invalid response from " .. method .. " " .. path .. ": " .. res.invalid, req._route)
   end
   local public = host.dev and res.message or "internal server error"
   local r = M.error_response(500, public, req)
   if host.dev then r.body = json.encode({ error = res.message, traceback = res.traceback, request_id = id }) end
-  return reply(r, res.traceback)
+  return reply(r, res.traceback, req._route)
 end
 
 -- Apps ------------------------------------------------------------------------------------
@@ -235,7 +236,8 @@ function M.set_app(value, attr, where)
     local r = chosen
     app_handler = function(req) return r:handle(req) end
   elseif type(chosen) == "function" then
-    app_handler = chosen
+    local fn = chosen
+    app_handler = function(req) req._route = "*"; return fn(req) end
   else
     error(where .. (attr and (":" .. attr) or "") .. " is a " .. type(chosen) .. "; expected a router (redox.router()) or a function(req)", 0)
   end

@@ -69,7 +69,7 @@ function Router:route(method, path, fn)
   local segs, dynamic = compile(path)
   if dynamic then
     local list = self._dynamic
-    list[#list + 1] = { segs = segs, n = #segs, method = method, fn = fn }
+    list[#list + 1] = { segs = segs, n = #segs, method = method, fn = fn, pattern = path }
   else
     local key = trim_slash(path)
     local entry = self._static[key]
@@ -127,15 +127,16 @@ local function add_allowed(allowed, entry_method)
   end
 end
 
---- Finds the handler for method and path. Returns fn, params; or nil, nil, allowed (a set of
---- methods) when the path exists for other methods; or nil when nothing matches.
+--- Finds the handler for method and path. Returns fn, params, nil, pattern (the route as
+--- declared, for metrics); or nil, nil, allowed (a set of methods) when the path exists for
+--- other methods; or nil when nothing matches.
 function Router:match(method, path)
   local p = trim_slash(path)
   local allowed
   local entry = self._static[p]
   if entry then
     local fn = pick(entry, method)
-    if fn then return fn, {} end
+    if fn then return fn, {}, nil, p end
     allowed = {}
     for m in pairs(entry) do add_allowed(allowed, m) end
   end
@@ -147,7 +148,7 @@ function Router:match(method, path)
       local params = match_segs(r.segs, r.n, parts, nparts)
       if params then
         local rm = r.method
-        if rm == method or rm == "*" or (method == "HEAD" and rm == "GET") then return r.fn, params end
+        if rm == method or rm == "*" or (method == "HEAD" and rm == "GET") then return r.fn, params, nil, r.pattern end
         allowed = allowed or {}
         add_allowed(allowed, rm)
       end
@@ -169,9 +170,10 @@ function Router:handle(req)
   local mw = self._middleware
   if mw[1] == nil then
     -- No middleware: route directly, without building the chain.
-    local handler, params = self:match(req.method, req.path)
+    local handler, params, _, pattern = self:match(req.method, req.path)
     if handler then
       req.params = params
+      req._route = pattern
       return M.normalize(handler(req), req)
     end
   end
@@ -180,9 +182,10 @@ function Router:handle(req)
     i = i + 1
     local fn = mw[i]
     if fn then return M.normalize(fn(req, next_step), req) end
-    local handler, params, allowed = self:match(req.method, req.path)
+    local handler, params, allowed, pattern = self:match(req.method, req.path)
     if handler then
       req.params = params
+      req._route = pattern
       return M.normalize(handler(req), req)
     end
     if allowed then

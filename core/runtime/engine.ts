@@ -85,6 +85,8 @@ export interface LuaResponse {
   error: string | undefined;
   /** Flat name, value list. */
   headers: string[];
+  /** The route pattern that matched, "*" for a single-handler app, undefined when none did. */
+  route: string | undefined;
 }
 
 export class Engine {
@@ -332,7 +334,8 @@ export class Engine {
         }
         raw._lua_settop(T, -2);
       }
-      return { status, body, error, headers };
+      const route = api.toString(T, base + 4) ?? undefined;
+      return { status, body, error, headers, route };
     }, options);
   }
 

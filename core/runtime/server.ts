@@ -7,12 +7,15 @@ import { Logger } from './log';
 import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
 import { Limits } from './limits';
+import type { CompletedRequest, RequestObserver } from '../feature';
 
 export interface ServerOptions {
   host: string;
   port: number;
   limits: Limits;
   log: Logger;
+  /** Told about every request (features' operations hooks, e.g. metrics). */
+  observer?: RequestObserver;
 }
 
 export interface RunningServer {
@@ -26,7 +29,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, options: ServerOptions): Promise<RunningServer> {
-  const { limits, log } = options;
+  const { limits, log, observer } = options;
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | null = null;
@@ -46,6 +49,7 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
   }, (req, res) => {
     inFlight++;
+    observer?.started?.();
     res.on('close', finish);
     handle(req, res);
   });
@@ -71,7 +75,9 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     send(res, id, status, ['content-type', JSON_TYPE, ...extra], JSON.stringify({ error: message, request_id: id }));
   };
 
-  const logRequest = (method: string, path: string, status: number, start: number, id: string) => {
+  const logRequest = (method: string, path: string, status: number, start: number, id: string,
+    route: string | undefined = undefined, killed: CompletedRequest['killed'] = undefined, failed = false) => {
+    if (observer) observer.completed({ method, route: route ?? null, status, durationMs: performance.now() - start, killed, failed });
     if (log.enabled('info')) {
       log.info('request', { method, path, status, duration_ms: Math.round((performance.now() - start) * 100) / 100, request_id: id });
     }
@@ -127,10 +133,10 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
           } catch (err) {
             log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
             sendError(res, id, 500, 'internal server error');
-            logRequest(method, path, 500, start, id);
+            logRequest(method, path, 500, start, id, out.route, undefined, true);
             return;
           }
-          logRequest(method, path, out.status, start, id);
+          logRequest(method, path, out.status, start, id, out.route, undefined, out.error !== undefined && out.status >= 500);
         }, (err: unknown) => {
           if (err instanceof LuaBudgetError) {
             const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
@@ -138,18 +144,18 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
             if (err.kind === 'memory') engine.collect().catch(() => undefined);
             const status = err.kind === 'cpu' ? 503 : 500;
             sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
-            logRequest(method, path, status, start, id);
+            logRequest(method, path, status, start, id, undefined, err.kind);
             return;
           }
           if (err instanceof LuaTimeoutError) {
             log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
             sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
-            logRequest(method, path, 503, start, id);
+            logRequest(method, path, 503, start, id, undefined, 'timeout');
             return;
           }
           log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
           sendError(res, id, 500, 'internal server error');
-          logRequest(method, path, 500, start, id);
+          logRequest(method, path, 500, start, id, undefined, undefined, true);
         });
     };
 
@@ -179,6 +185,9 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     });
     req.on('error', () => {
       failed = true;
+      // The client went away mid-body: nothing is answered, but observers must see the end
+      // (499, nginx's "client closed request").
+      observer?.completed({ method, route: null, status: 499, durationMs: performance.now() - start, failed: false });
     });
 
     function tooLarge() {
