@@ -2,6 +2,7 @@
 import type { FeatureDefinition } from '../core/feature';
 import feature_cache from './cache';
 import feature_crypto from './crypto';
+import feature_metrics from './metrics';
 import feature_requests from './requests';
 import feature_sqlite from './sqlite';
 import feature_uuid from './uuid';
@@ -9,6 +10,7 @@ import feature_uuid from './uuid';
 export const FEATURES: Record<string, FeatureDefinition> = {
   cache: feature_cache,
   crypto: feature_crypto,
+  metrics: feature_metrics,
   requests: feature_requests,
   sqlite: feature_sqlite,
   uuid: feature_uuid,
