@@ -2,8 +2,9 @@
 // the app's own metrics. With `serve --workers`, each worker keeps its own and the primary sums
 // them on scrape (prom-client's cluster aggregation).
 import cluster from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CompletedRequest, ProcessContext, RequestObserver } from '../../core/feature';
+import { BufferedCounter, BufferedHistogram } from './request-series';
 
 export const registry = new Registry();
 
@@ -28,15 +29,11 @@ export function builtinSeries(ctx: ProcessContext): Builtins {
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(name);
   }
-  const requests = new Counter({
-    name: 'redox_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status class',
-    labelNames: ['method', 'route', 'status_class'] as const, registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'redox_http_request_duration_seconds', help: 'Time from receiving a request to answering it',
-    labelNames: ['method', 'route'] as const, buckets: DURATION_BUCKETS, registers: [registry],
-  });
-  const inFlight = new Gauge({ name: 'redox_http_requests_in_flight', help: 'Requests being handled now', registers: [registry] });
+  const requests = new BufferedCounter('redox_http_requests_total', 'HTTP requests answered, by method, route pattern and status class',
+    ['method', 'route', 'status_class'], registry);
+  const duration = new BufferedHistogram('redox_http_request_duration_seconds', 'Time from receiving a request to answering it', DURATION_BUCKETS, registry);
+  let active = 0;
+  new Gauge({ name: 'redox_http_requests_in_flight', help: 'Requests being handled now', registers: [registry], collect() { this.set(active); } });
   const kills = new Counter({
     name: 'redox_handler_kills_total', help: 'Handlers stopped by a limit: cpu_budget, memory_limit or timeout',
     labelNames: ['limit'] as const, registers: [registry],
@@ -64,13 +61,15 @@ export function builtinSeries(ctx: ProcessContext): Builtins {
   }
   builtins = {
     observer: {
-      started: () => inFlight.inc(),
+      started: () => { active++; },
       completed: (r: CompletedRequest) => {
-        inFlight.dec();
+        active--;
         const method = METHODS.has(r.method) ? r.method : 'OTHER';
         const route = r.route ?? 'unmatched';
-        requests.inc({ method, route, status_class: `${Math.floor(r.status / 100)}xx` });
-        duration.observe({ method, route }, r.durationMs / 1000);
+        const cls = `${(r.status / 100) | 0}xx`;
+        const key = method + ' ' + route;
+        requests.inc(key + ' ' + cls, () => ({ method, route, status_class: cls }));
+        duration.observe(key, () => ({ method, route }), r.durationMs / 1000);
         if (r.killed) kills.inc({ limit: KILL[r.killed] });
         if (r.failed) errors.inc({ route });
       },
