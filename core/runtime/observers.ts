@@ -39,9 +39,9 @@ export function startPrimaryOperations(features: FeatureDefinition[]): Operation
 /** The Lua heap size of an engine's VM, when its heap counter was located (it is whenever a
  *  memory limit is set, the default). */
 export function engineHeapBytes(engine: Engine | undefined): number | undefined {
-  // The counter's address is private to the VM; reading it through the VM's own accessor keeps
+  // Whether the counter was located is private to the VM; reading it through this cast keeps
   // this file the only place that knows.
-  const vm = engine?.vm as unknown as { heapCounter?: number; heapBytes(): number } | undefined;
-  if (!vm || !vm.heapCounter) return undefined;
+  const vm = engine?.vm as unknown as { heap?: { known: boolean }; heapBytes(): number } | undefined;
+  if (!vm || !vm.heap?.known) return undefined;
   return vm.heapBytes();
 }
