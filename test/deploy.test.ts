@@ -90,6 +90,14 @@ describe('redox deploy kubernetes', { timeout: 60_000 }, () => {
     assert.equal(dep.spec.template.spec.containers[0].image, 'orders:latest');
   });
 
+  it('redox build --image refuses a malformed image name before building (exit 2)', async () => {
+    const r = await redox(['build', '--distro', 'minimal', '--image', 'Not A Name', '--out', 'never']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--image "Not A Name" is not an image name/);
+    assert.match(r.stderr, /REDOX_USAGE/);
+    assert.equal(fs.existsSync(path.join(dir, 'never')), false);
+  });
+
   it('rejects bad input with usage errors (exit 2)', async () => {
     const cases: [string[], RegExp][] = [
       [['--name', 'Bad_Name'], /--name "Bad_Name" is not a valid Kubernetes name/],
