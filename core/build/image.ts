@@ -107,7 +107,9 @@ export function buildImage(req: ImageRequest, findTool: (t: string) => boolean =
   const buildCommand = `${tool ?? 'podman'} build -f ${containerfile} -t ${req.tag} ${req.outDir}`;
   if (!tool) return { containerfile, tool, tag: req.tag, bytes: null, buildCommand };
   // Only what the image needs goes into the build context.
-  fs.writeFileSync(path.join(req.outDir, '.containerignore'), `*\n!${req.binary}\n!${req.binary}.rootfs\n`);
+  // (podman reads .containerignore, docker .dockerignore)
+  const ignore = `*\n!${req.binary}\n!${req.binary}.rootfs\n`;
+  for (const f of ['.containerignore', '.dockerignore']) fs.writeFileSync(path.join(req.outDir, f), ignore);
   const r = spawnSync(tool, ['build', '-f', containerfile, '-t', req.tag, req.outDir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) {
     throw new RedoxError('REDOX_IMAGE', `${tool} build failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`,
