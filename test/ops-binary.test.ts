@@ -135,7 +135,7 @@ describe('the container image', { timeout: 180_000 }, () => {
     assert.match(cf, /^EXPOSE 8080 9100$/m);
   });
 
-  it('is complete: the binary chrooted into a mounted container of it serves a request as the non-root user', { skip: !hasPodman && 'podman is not installed (.ci/run installs it)' }, async () => {
+  it('is complete: the binary chrooted into a mounted container of it serves a request as the non-root user, with two workers', { skip: !hasPodman && 'podman is not installed (.ci/run installs it)' }, async () => {
     const created = spawnSync('podman', ['create', TAG], { encoding: 'utf8' });
     assert.equal(created.status, 0, created.stderr);
     const id = created.stdout.trim();
@@ -153,12 +153,14 @@ describe('the container image', { timeout: 180_000 }, () => {
     const port = await freePort();
     const admin = await freePort();
     // `podman run` cannot work here (cgroups); chroot runs the same files with the image's user.
-    const p = spawnRedox([`--userspec=${IMAGE_UID}:${IMAGE_UID}`, root, `/app/${BIN}`], {
+    // Two workers, as the generated Kubernetes Deployment runs it (REDOX_WORKERS=2).
+    const p = spawnRedox([`--userspec=${IMAGE_UID}:${IMAGE_UID}`, root, `/app/${BIN}`, '--workers', '2'], {
       bin: ['chroot'],
       env: { HOST: '127.0.0.1', PORT: String(port), REDOX_ADMIN_PORT: String(admin), TMPDIR: '/tmp', HOME: '/tmp' },
     });
     children.push(p);
     const url = await listeningUrl(p, 60_000);
+    assert.match(p.stdout(), /\(2 workers\)/);
     const r = await httpGet(`${url}/hello/chroot`);
     assert.equal(r.status, 200, p.stderr());
     assert.equal(JSON.parse(r.body).hello, 'chroot');
