@@ -7,10 +7,11 @@ import { projectRoot } from '../core/catalogue/packages';
 import { splitList } from './split-list';
 import { build, BuildEvent, BuildResult } from '../core/build/pipeline';
 import { formatBytes } from '../core/build/sizes';
+import { RedoxError } from '../core/errors';
 
 interface BuildFlags {
   features?: string[]; distro?: string; allDistros?: boolean; app?: string; out: string; name?: string;
-  node?: string; strip: boolean; with: string[]; budget?: string; json?: boolean;
+  node?: string; strip: boolean; with: string[]; budget?: string; json?: boolean; image?: string | true;
 }
 
 /** Each step with its time: rewritten in place on a terminal, one plain line per step otherwise. */
@@ -42,8 +43,23 @@ export function renderBuildReport(result: BuildResult, cwd: string): string {
     for (const [name, bytes, how] of parts) lines.push(`  ${name.padEnd(width)}  ${formatBytes(bytes).padStart(10)}  ${how}`);
   }
   const rel = (f: string) => path.relative(cwd, path.join(result.outDir, f)) || f;
+  for (const img of result.images) {
+    lines.push(img.tool
+      ? `image ${img.tag}: ${img.bytes === null ? 'size unknown' : formatBytes(img.bytes)} (${img.tool}, FROM scratch; ${path.relative(cwd, img.containerfile)})`
+      : `image not built: neither podman nor docker is on PATH. ${path.relative(cwd, img.containerfile)} is written; build it with:\n  ${img.buildCommand}`);
+  }
   lines.push(`reports: ${rel('sizes.md')}, ${rel('sizes.json')}, ${rel('SHA256SUMS')}`);
   return lines.join('\n') + '\n';
+}
+
+/** --image takes an optional NAME:TAG; anything else is a usage error. */
+function imageTag(value: string | true | undefined): string | true | undefined {
+  if (value === undefined || value === true) return value;
+  if (!/^[a-z0-9][a-z0-9._\/-]*(:[\w][\w.-]{0,127})?$/.test(value)) {
+    throw new RedoxError('REDOX_USAGE', `--image ${JSON.stringify(value)} is not an image name`,
+      'use lower-case NAME or NAME:TAG, e.g. --image shop/orders:1.4');
+  }
+  return value;
 }
 
 const signed = (n: number) => (n > 0 ? '+' : '') + formatBytes(n);
@@ -62,11 +78,12 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
     .option('--with <dir>', 'add a local feature folder (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--budget <size>', 'fail if a binary is larger than this (overrides the distro\'s "budget"), e.g. 95MiB')
     .option('--json', 'print the manifests as JSON on stdout')
+    .option('--image [name:tag]', 'also write a Containerfile next to the binary and build a FROM scratch image with podman or docker [<binary>:<version>]')
     .action(async (opts: BuildFlags) => {
       const cwd = process.cwd();
       const result = await build(projectRoot(), {
         cwd, features: opts.features ? splitList(opts.features) : undefined, distro: opts.distro, allDistros: opts.allDistros,
-        app: opts.app, out: opts.out, name: opts.name, node: opts.node, strip: opts.strip, with: opts.with, budget: opts.budget,
+        app: opts.app, out: opts.out, name: opts.name, node: opts.node, strip: opts.strip, with: opts.with, budget: opts.budget, image: imageTag(opts.image),
       }, progressPrinter((t) => process.stderr.write(t), Boolean(process.stderr.isTTY)));
       print(opts.json ? JSON.stringify(result.manifests, null, 2) + '\n' : renderBuildReport(result, cwd));
     });

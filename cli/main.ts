@@ -3,6 +3,7 @@
 import { addRuntimeCommands, runIfWorker, RuntimeHost } from './runtime-commands';
 import { addCatalogueCommands } from './catalogue-commands';
 import { addBuildCommands } from './build-commands';
+import { addDeployCommands } from './deploy-commands';
 import { addTsCommands } from './ts-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
@@ -47,6 +48,7 @@ addCatalogueCommands(program, catalogue, (t) => process.stdout.write(t));
 // Command groups register below, one line each.
 addBuildCommands(program, catalogue, (t) => process.stdout.write(t));
 addTsCommands(program, runtimeHost);
+addDeployCommands(program, (t) => process.stdout.write(t));
 
 const worker = runIfWorker(runtimeHost);
 if (worker) {

@@ -4,10 +4,11 @@ import { Command, Option } from 'commander';
 import { RedoxError } from '../core/errors';
 import { splitList } from './split-list';
 import { AppSource } from '../core/runtime/app-source';
-import { RuntimeProfile, runScript, startService } from '../core/runtime/launch';
+import { RuntimeProfile, runScript } from '../core/runtime/launch';
+import { AdminAddress, startOperatedPrimary, startOperatedService } from '../core/runtime/operated';
 import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
 import { createLogger, Logger } from '../core/runtime/log';
-import { parseWorkers, reportListening, startWorkers, WorkerSpec, workerSpec } from '../core/runtime/workers';
+import { parseWorkers, reportListening, WorkerSpec, workerSpec } from '../core/runtime/workers';
 
 export interface RuntimeHost {
   /** The runtime for these flags. A binary ignores nothing: it rejects --features it lacks. */
@@ -48,6 +49,8 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
       `${spec.description} [env: ${spec.env}, default: ${formatDefault(spec.kind, spec.default)}]`));
   }
   serve.option('-w, --workers <n>', 'worker processes, each with its own Lua VM; "auto" is one per core [env: REDOX_WORKERS, default: 1]');
+  serve.option('--admin-port <port>', 'serve /healthz, /readyz (and /metrics with the metrics feature) on this port; 0 picks a free one [env: REDOX_ADMIN_PORT, default: off]');
+  serve.option('--admin-host <host>', 'address of the admin listener [env: REDOX_ADMIN_HOST, default: 127.0.0.1]');
   selectionOptions(serve, host).action(async (target: string | undefined, opts: Record<string, any>) => {
     const limitFlags: Record<string, string> = {};
     for (const spec of LIMIT_SPECS) {
@@ -62,9 +65,10 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
       dev: Boolean(opts.dev),
       limitFlags,
     };
+    const admin = adminAddress(opts, spec.port);
     const workers = parseWorkers(opts.workers ?? process.env.REDOX_WORKERS, opts.workers !== undefined ? '--workers' : 'REDOX_WORKERS');
-    if (workers > 1) return supervise(host, spec, workers);
-    await serveOne(host, spec, false);
+    if (workers > 1) return supervise(host, spec, workers, admin);
+    await serveOne(host, spec, false, admin);
   });
 
   const run = program.command('run')
@@ -81,27 +85,40 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
   });
 }
 
+/** --admin-port / REDOX_ADMIN_PORT and --admin-host, or undefined when the listener is off. */
+function adminAddress(opts: Record<string, any>, appPort: number): AdminAddress | undefined {
+  const text: string | undefined = opts.adminPort ?? (process.env.REDOX_ADMIN_PORT || undefined);
+  if (text === undefined) return undefined;
+  const source = opts.adminPort !== undefined ? '--admin-port' : 'REDOX_ADMIN_PORT';
+  const port = parsePort(text, source);
+  if (port !== 0 && port === appPort) {
+    throw new RedoxError('REDOX_USAGE', `${source} ${port} is the app's port too`,
+      'the admin endpoints need a port of their own: pick another --admin-port (0 picks a free one)');
+  }
+  return { host: opts.adminHost ?? process.env.REDOX_ADMIN_HOST ?? '127.0.0.1', port };
+}
+
 /** One process serving: the whole runtime, or one worker of a primary. */
-async function serveOne(host: RuntimeHost, spec: WorkerSpec, asWorker: boolean): Promise<void> {
+async function serveOne(host: RuntimeHost, spec: WorkerSpec, asWorker: boolean, admin?: AdminAddress): Promise<void> {
   const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
   const profile = host.profile({ features: spec.features, distro: spec.distro });
   const app = host.app(spec.target);
   const log = createLogger();
-  const service = await startService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev });
+  const service = await startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin });
   if (asWorker) reportListening(service.url);
-  else process.stdout.write(`listening on ${service.url}\n`);
+  else process.stdout.write(`listening on ${service.url}${service.admin ? ` (admin ${service.admin.url})` : ''}\n`);
   onShutdown(log, () => service.close(), host);
 }
 
-async function supervise(host: RuntimeHost, spec: WorkerSpec, count: number): Promise<void> {
+async function supervise(host: RuntimeHost, spec: WorkerSpec, count: number, admin?: AdminAddress): Promise<void> {
   // Fail fast in the primary on what every worker would trip over.
-  host.profile({ features: spec.features, distro: spec.distro });
+  const profile = host.profile({ features: spec.features, distro: spec.distro });
   host.app(spec.target);
   const log = createLogger();
   const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
-  const supervisor = await startWorkers(spec, count, log, limits.shutdownMs);
-  process.stdout.write(`listening on ${supervisor.url} (${count} workers)\n`);
-  onShutdown(log, () => supervisor.close(), host);
+  const group = await startOperatedPrimary(profile, spec, count, log, limits.shutdownMs, admin);
+  process.stdout.write(`listening on ${group.url} (${count} workers)${group.admin ? ` (admin ${group.admin.url})` : ''}\n`);
+  onShutdown(log, () => group.close(), host);
 }
 
 function onShutdown(log: Logger, close: () => Promise<void>, host: RuntimeHost): void {

@@ -43,6 +43,56 @@ export interface FeatureDefinition {
   requires?: string[];
   /** Called once per Lua VM; returns that VM's module. */
   install(ctx: FeatureContext): FeatureModule | Promise<FeatureModule>;
+  /** Process-level operations hooks, called once by each process that serves requests (the
+   *  single process, or each worker of `serve --workers`), after the app loaded. */
+  operations?(ctx: ProcessContext): FeatureOperations;
+  /** Called once in the primary of `serve --workers` (a process without a Lua VM): admin
+   *  routes that answer for the whole group, e.g. by asking every worker. */
+  primary?(): FeatureOperations;
+}
+
+/** One finished request, as request observers see it. */
+export interface CompletedRequest {
+  method: string;
+  /** The route pattern that matched ("/users/:id"); "*" when the app is a single handler;
+   *  null when no route matched. Never the raw path, so label sets stay bounded. */
+  route: string | null;
+  status: number;
+  durationMs: number;
+  /** Set when a limit stopped the handler. */
+  killed?: 'cpu' | 'memory' | 'timeout';
+  /** The handler raised an error or returned an invalid response (answered 500). */
+  failed: boolean;
+}
+
+export interface RequestObserver {
+  /** A request arrived (before its body is read). */
+  started?(): void;
+  /** Called exactly once per request that started, whatever its outcome. */
+  completed(request: CompletedRequest): void;
+}
+
+/** What an operations hook learns about the process it runs in. */
+export interface ProcessContext {
+  /** 0 in a single process; the cluster worker id (1, 2, ...) in a worker. */
+  workerId: number;
+  /** Bytes of the Lua heap of this process's VM, or undefined when it cannot be read. */
+  luaHeapBytes(): number | undefined;
+}
+
+/** An admin endpoint's answer (the admin listener serves GET only). */
+export interface AdminResponse {
+  status?: number;
+  contentType: string;
+  body: string;
+}
+
+export interface FeatureOperations {
+  observer?: RequestObserver;
+  /** Admin listener paths ("/metrics") this feature answers. */
+  admin?: Record<string, () => Promise<AdminResponse>>;
+  /** Releases what the hook set up (listeners, intervals). */
+  close?(): void;
 }
 
 const NAME = /^[a-z][a-z0-9_]*$/;

@@ -2,6 +2,7 @@
 import type { FeatureDefinition } from '../core/feature';
 import feature_cache from './cache';
 import feature_crypto from './crypto';
+import feature_metrics from './metrics';
 import feature_postgres from './postgres';
 import feature_redis from './redis';
 import feature_requests from './requests';
@@ -11,6 +12,7 @@ import feature_uuid from './uuid';
 export const FEATURES: Record<string, FeatureDefinition> = {
   cache: feature_cache,
   crypto: feature_crypto,
+  metrics: feature_metrics,
   postgres: feature_postgres,
   redis: feature_redis,
   requests: feature_requests,

@@ -207,7 +207,7 @@ return app
 `,
     });
     const features = await finish(runIsolated(dir, bin, ['features', '--json']));
-    assert.deepEqual(JSON.parse(features.stdout), { distro: 'web', features: ['requests', 'sqlite', 'uuid'] });
+    assert.deepEqual(JSON.parse(features.stdout), { distro: 'web', features: ['metrics', 'requests', 'sqlite', 'uuid'] });
     await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0']), async (url) => {
       const res = await fetch(url + '/');
       assert.deepEqual(await res.json(), { up: { upstream: true, path: '/ping' }, answer: 42, id: true });

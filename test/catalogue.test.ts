@@ -43,10 +43,10 @@ test('features/index.ts is the generated registry of the folders (run `npm run g
   assert.equal(fs.readFileSync(path.join(ROOT, 'features', 'index.ts'), 'utf8'), renderFeatureIndex(folders));
 });
 
-test('distros: minimal is core only, web is sqlite+uuid+requests, full is every feature', () => {
+test('distros: minimal is core only, web is sqlite+uuid+requests+metrics, full is every feature', () => {
   const features = (d: string) => resolveSelection(catalogue, { distro: d }).features;
   assert.deepEqual(features('minimal'), []);
-  assert.deepEqual(features('web'), ['requests', 'sqlite', 'uuid']);
+  assert.deepEqual(features('web'), ['metrics', 'requests', 'sqlite', 'uuid']);
   assert.deepEqual(features('full'), [...catalogue.features.keys()].sort());
   assert.deepEqual(features('service'), ['cache', 'crypto', 'postgres', 'redis', 'requests', 'sqlite', 'uuid']);
   for (const d of catalogue.distros.values()) assert.ok(d.description.length > 20, `${d.name} says what it is for`);

@@ -143,7 +143,7 @@ test('redox features and distros list the catalogue, as text and JSON', async ()
   const d = spawnRedox(['distros', '--json']);
   assert.equal(await d.exited, 0);
   const distros = JSON.parse(d.stdout()) as { name: string; features: string[] }[];
-  assert.deepEqual(distros.find((x) => x.name === 'web')!.features, ['requests', 'sqlite', 'uuid']);
+  assert.deepEqual(distros.find((x) => x.name === 'web')!.features, ['metrics', 'requests', 'sqlite', 'uuid']);
   assert.deepEqual(distros.find((x) => x.name === 'minimal')!.features, []);
   const text = spawnRedox(['distros']);
   await text.exited;

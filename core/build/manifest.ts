@@ -13,6 +13,8 @@ export interface FeatureCost {
 export interface BuildManifest extends BuildInfo {
   /** The binary's file name in the output folder. */
   file: string;
+  /** The container image built from it (`--image`): tag and size, null bytes when not built. */
+  image?: { tag: string; containerfile: string; bytes: number | null };
   sha256: string;
   bytes: number;
   sizes: {

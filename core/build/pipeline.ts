@@ -16,6 +16,7 @@ import { generateBlob, injectBlob, prepareBase, stripsOn } from './sea';
 import { smokeTest } from './smoke';
 import { formatBytes, SizesReport, writeFolderReports } from './sizes';
 import { writeAtomic } from './out-dir';
+import { buildImage, ImageResult } from './image';
 
 export type BuildEvent =
   | { kind: 'plan'; outDir: string; targets: Target[]; node: string }
@@ -30,6 +31,8 @@ export interface BuildResult {
   outDir: string;
   manifests: BuildManifest[];
   report: SizesReport;
+  /** With --image: one per binary. */
+  images: ImageResult[];
 }
 
 /** The entry's import for each feature, and its index file as the metafile names it. */
@@ -124,6 +127,23 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
   }
 }
 
+/** Builds the image of a binary and records it in its manifest. */
+function addImage(plan: Plan, manifest: BuildManifest, image: string | true, progress: Progress): ImageResult {
+  progress({ kind: 'begin', target: manifest.file, step: 'image' });
+  const t = Date.now();
+  const single = plan.targets.length === 1;
+  const result = buildImage({
+    outDir: plan.outDir, binary: manifest.file, embeddedApp: manifest.app !== null,
+    tag: image === true || !single ? `${manifest.file}:${plan.redoxVersion}` : image,
+    containerfile: single ? 'Containerfile' : `Containerfile.${manifest.file}`,
+  });
+  manifest.image = { tag: result.tag, containerfile: path.basename(result.containerfile), bytes: result.bytes };
+  writeAtomic(path.join(plan.outDir, manifest.file + MANIFEST_SUFFIX), JSON.stringify(manifest, null, 2) + '\n');
+  if (result.tool) progress({ kind: 'end', target: manifest.file, step: 'image', ms: Date.now() - t, detail: `${result.tag} (${result.tool}) ${result.bytes === null ? '' : formatBytes(result.bytes)}` });
+  else progress({ kind: 'skip', target: manifest.file, step: 'image', why: `neither podman nor docker is on PATH; ${path.basename(result.containerfile)} is written, build it with: ${result.buildCommand}` });
+  return result;
+}
+
 function overBudget(target: Target, bytes: number, nodeStripped: number, early: boolean): never {
   throw new RedoxError('REDOX_BUILD_BUDGET',
     `${target.name} is ${formatBytes(bytes)} (${bytes} bytes)${early ? ' before injection' : ''}, over its budget of ${target.budget!.text} (${target.budget!.bytes} bytes) by ${formatBytes(bytes - target.budget!.bytes)}; the stripped Node base alone is ${formatBytes(nodeStripped)}`,
@@ -136,13 +156,18 @@ export async function build(root: string, request: BuildRequest, progress: Progr
     const plan = await planBuild(root, request, work);
     progress({ kind: 'plan', outDir: plan.outDir, targets: plan.targets, node: `${plan.base.file} (${plan.base.version})` });
     const manifests: BuildManifest[] = [];
+    const images: ImageResult[] = [];
     try {
-      for (const target of plan.targets) manifests.push(await buildTarget(plan, target, work, progress));
+      for (const target of plan.targets) {
+        const manifest = await buildTarget(plan, target, work, progress);
+        if (request.image) images.push(addImage(plan, manifest, request.image, progress));
+        manifests.push(manifest);
+      }
     } finally {
       // Even when a later binary fails, the folder's reports cover the ones that were built.
       if (manifests.length) writeFolderReports(plan.outDir);
     }
-    return { outDir: plan.outDir, manifests, report: writeFolderReports(plan.outDir) };
+    return { outDir: plan.outDir, manifests, report: writeFolderReports(plan.outDir), images };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -34,6 +34,8 @@ export interface BuildRequest {
   with?: string[];
   /** Size budget overriding the distro's ("95MiB"). */
   budget?: string;
+  /** Also write a Containerfile and build a FROM scratch image: true, or the NAME:TAG to use. */
+  image?: string | true;
   /** Read redox.json from cwd when it exists [true]. */
   project?: boolean;
 }

@@ -23,6 +23,7 @@ export interface SizeEntry {
   budget: { bytes: number; text: string } | null;
   core: { js: number; assets: number };
   shared: number;
+  image: { tag: string; bytes: number | null } | null;
   perFeature: Record<string, FeatureCost>;
 }
 
@@ -53,6 +54,7 @@ export function sizesReport(manifests: BuildManifest[]): SizesReport {
         deltaVsNode: m.bytes - m.sizes.node, added: m.bytes - m.sizes.nodeStripped,
         deltaVsMinimal: minimal ? m.bytes - minimal.bytes : null,
         budget: m.budget, core: m.sizes.core, shared: m.sizes.shared, perFeature: m.sizes.features,
+        image: m.image ? { tag: m.image.tag, bytes: m.image.bytes } : null,
       };
     }),
   };
@@ -92,6 +94,12 @@ export function renderSizesMarkdown(report: SizesReport): string {
     lines.push(`| ${r.name} | core | ${formatBytes(r.core.js)} | ${formatBytes(r.core.assets)} | ${formatBytes(r.core.js + r.core.assets)} |`);
     for (const [name, c] of Object.entries(r.perFeature)) lines.push(`| ${r.name} | ${name} | ${formatBytes(c.js)} | ${formatBytes(c.assets)} | ${formatBytes(c.total)} |`);
     if (r.shared) lines.push(`| ${r.name} | shared by features | ${formatBytes(r.shared)} | 0 B | ${formatBytes(r.shared)} |`);
+  }
+  const images = rows.filter((r) => r.image);
+  if (images.length) {
+    lines.push('', '### Container images', '', 'FROM scratch: the binary, its shared libraries (ldd), CA certificates, a non-root user.', '',
+      '| binary | image | size |', '|---|---|---:|',
+      ...images.map((r) => `| ${r.name} | ${r.image!.tag} | ${r.image!.bytes === null ? 'not built (no podman/docker)' : formatBytes(r.image!.bytes)} |`));
   }
   lines.push('', '<details><summary>sha256</summary>', '', '```', ...rows.map((r) => `${r.sha256}  ${r.name}`), '```', '', '</details>', '');
   return lines.join('\n');

@@ -10,6 +10,8 @@ export type AppShape = { kind: 'none' } | { kind: 'handler'; ref: number } | { k
 export class AppRoutes {
   shape: AppShape = { kind: 'none' };
   private refs: number[] = [];
+  /** Each route's pattern as declared, by its handler ref (request observers label by it). */
+  readonly patterns = new Map<number, string>();
 
   constructor(private readonly vm: LuaVM) {}
 
@@ -22,6 +24,7 @@ export class AppRoutes {
       const kind = api.toString(L, 1);
       const old = this.refs;
       this.refs = [];
+      this.patterns.clear();
       if (kind === 'handler') {
         raw._lua_settop(L, 2);
         const ref = vm.ref(L);
@@ -40,6 +43,7 @@ export class AppRoutes {
           const ref = vm.ref(L);
           this.refs.push(ref);
           routes.add(method, path, ref);
+          this.patterns.set(ref, path);
           raw._lua_settop(L, -4);
         }
         this.shape = { kind: 'routes', routes };

@@ -18,6 +18,9 @@ export interface HostResponse {
   headers: string[] | undefined;
   /** Set when the handler failed: what to log (message and traceback). */
   error: string | undefined;
+  /** The route pattern that matched ("/users/:id"); "*" when Lua routes (a function app, or a
+   *  router with middleware); undefined when no route matched. For request observers. */
+  route?: string;
 }
 
 /** Reads the `nres` results of http.run on top of T. */
@@ -29,7 +32,7 @@ export function readResponse(api: LuaApi, T: LuaState, nres: number): HostRespon
   const contentType = nres >= 3 ? CONTENT_TYPES[raw._lua_tonumberx(T, base + 2, 0)] : undefined;
   const headers = nres >= 4 && raw._lua_type(T, base + 3) === T_TABLE ? readHeaders(api, T, base + 3) : undefined;
   const error = nres >= 5 ? api.toString(T, base + 4) ?? undefined : undefined;
-  return { status, body, contentType, headers, error };
+  return { status, body, contentType, headers, error, route: undefined };
 }
 
 /** ASCII bodies (most JSON and text) become a one-byte string, which node:http writes fastest;

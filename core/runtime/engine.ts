@@ -180,6 +180,7 @@ export class Engine implements RequestEngine {
     const shape = this.app.shape;
     let handler: number;
     let params: Params | null = null;
+    let route = '*';
     if (shape.kind === 'routes') {
       const found = shape.routes.match(req.method, req.path);
       if (found === null) return errorResponse(404, 'not found', req.id);
@@ -189,6 +190,7 @@ export class Engine implements RequestEngine {
       }
       handler = found.handler;
       params = found.params;
+      route = this.app.patterns.get(handler) ?? '*';
     } else if (shape.kind === 'handler') {
       handler = shape.ref;
     } else {
@@ -211,8 +213,11 @@ export class Engine implements RequestEngine {
       this.slots.remove(slot);
       throw err;
     }
-    if (out instanceof Promise) return out.finally(() => this.slots.remove(slot));
+    if (out instanceof Promise) {
+      return out.then((r) => { this.slots.remove(slot); r.route = route; return r; }, (err) => { this.slots.remove(slot); throw err; });
+    }
     this.slots.remove(slot);
+    out.route = route;
     return out;
   }
 

@@ -1,6 +1,6 @@
 // Starting the runtime: an engine with the profile's features, then a server or a script.
 // Shared by the development CLI and every built binary.
-import { FeatureContext, FeatureDefinition } from '../feature';
+import { FeatureContext, FeatureDefinition, RequestObserver } from '../feature';
 import { RedoxError } from '../errors';
 import { LuaError } from '../lua/vm';
 import { Engine } from './engine';
@@ -63,6 +63,8 @@ export interface ServeSettings extends EngineSettings {
   host: string;
   port: number;
   limits: Limits;
+  /** Told about every request (see core/runtime/observers.ts). */
+  observer?: RequestObserver;
 }
 
 export interface Service extends RunningServer {

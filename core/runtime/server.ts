@@ -7,12 +7,15 @@ import { Logger } from './log';
 import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
 import { Limits } from './limits';
+import type { CompletedRequest, RequestObserver } from '../feature';
 
 export interface ServerOptions {
   host: string;
   port: number;
   limits: Limits;
   log: Logger;
+  /** Told about every request (features' operations hooks, e.g. metrics). */
+  observer?: RequestObserver;
 }
 
 export interface RunningServer {
@@ -26,7 +29,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export async function startServer(engine: RequestEngine, options: ServerOptions): Promise<RunningServer> {
-  const { limits, log } = options;
+  const { limits, log, observer } = options;
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | null = null;
@@ -73,7 +76,10 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     send(res, id, status, JSON_TYPE, extra, JSON.stringify({ error: message, request_id: id }));
   };
 
-  const logRequest = (method: string, path: string, status: number, start: number, id: string) => {
+  // Every answered request ends here once: the observer hears about it with its route pattern.
+  const logRequest = (method: string, path: string, status: number, start: number, id: string,
+    route: string | undefined = undefined, killed: CompletedRequest['killed'] = undefined, failed = false) => {
+    if (observer) observer.completed({ method, route: route ?? null, status, durationMs: performance.now() - start, killed, failed });
     if (log.enabled('info')) {
       log.info('request', { method, path, status, duration_ms: Math.round((performance.now() - start) * 100) / 100, request_id: id });
     }
@@ -109,10 +115,10 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       } catch (err) {
         log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
         sendError(res, id, 500, 'internal server error');
-        logRequest(method, path, 500, this.start, id);
+        logRequest(method, path, 500, this.start, id, out.route, undefined, true);
         return;
       }
-      logRequest(method, path, out.status, this.start, id);
+      logRequest(method, path, out.status, this.start, id, out.route, undefined, out.error !== undefined && out.status >= 500);
     }
 
     fail(err: unknown): void {
@@ -123,23 +129,24 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
         if (err.kind === 'memory') engine.collect().catch(() => undefined);
         const status = err.kind === 'cpu' ? 503 : 500;
         sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
-        logRequest(method, path, status, start, id);
+        logRequest(method, path, status, start, id, undefined, err.kind);
         return;
       }
       if (err instanceof LuaTimeoutError) {
         log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
         sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
-        logRequest(method, path, 503, start, id);
+        logRequest(method, path, 503, start, id, undefined, 'timeout');
         return;
       }
       log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
       sendError(res, id, 500, 'internal server error');
-      logRequest(method, path, 500, start, id);
+      logRequest(method, path, 500, start, id, undefined, undefined, true);
     }
   }
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     inFlight++;
+    observer?.started?.();
     const start = performance.now();
     const raw = req.rawHeaders;
     let incomingId: string | undefined;
@@ -188,7 +195,11 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     res.on('close', () => {
       if (!ended) {
         ended = true;
-        if (!res.writableEnded) finish();
+        if (!res.writableEnded) {
+          finish();
+          // Nothing is answered, but observers must see the end (499: client closed request).
+          observer?.completed({ method, route: null, status: 499, durationMs: performance.now() - start, failed: false });
+        }
       }
     });
     if (contentLength > limits.bodyBytes) {

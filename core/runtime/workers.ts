@@ -45,6 +45,8 @@ export function reportListening(url: string): void {
 
 export interface Supervisor {
   url: string;
+  /** Workers currently serving (readiness). */
+  readonly serving: number;
   /** Drains every worker (each finishes its in-flight requests), then resolves. */
   close(): Promise<void>;
 }
@@ -53,6 +55,7 @@ interface Slot {
   worker: Worker;
   startedAt: number;
   failures: number;
+  serving?: boolean;
 }
 
 /** Starts `count` workers and resolves once all of them listen. */
@@ -71,6 +74,7 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
         if (msg?.redox !== 'listening') return;
         if (!url) url = msg.url!;
         slot.failures = 0;
+        slot.serving = true;
         if (++listening === count) resolve(supervisor);
       });
       worker.on('exit', (code, signal) => {
@@ -96,6 +100,7 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
 
     const supervisor: Supervisor = {
       get url() { return url; },
+      get serving() { let n = 0; for (const s of slots) if (s.serving) n++; return n; },
       close: () => new Promise<void>((done) => {
         closing = true;
         if (slots.size === 0) return done();

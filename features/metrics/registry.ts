@@ -1,0 +1,92 @@
+// The process's metrics: one prom-client registry per process holding the built-in series and
+// the app's own metrics. With `serve --workers`, each worker keeps its own and the primary sums
+// them on scrape (prom-client's cluster aggregation).
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CompletedRequest, ProcessContext, RequestObserver } from '../../core/feature';
+import { BufferedCounter, BufferedHistogram } from './request-series';
+
+export const registry = new Registry();
+
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// Methods outside this set are counted as "OTHER", so a client cannot create label values.
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export interface Builtins {
+  observer: RequestObserver;
+}
+
+let builtins: Builtins | undefined;
+let heapSource: ProcessContext | undefined;
+
+/** Creates the built-in series once per process and returns the request observer feeding them. */
+export function builtinSeries(ctx: ProcessContext): Builtins {
+  heapSource = ctx;
+  if (builtins) return builtins;
+  collectDefaultMetrics({ register: registry });
+  // prom-client also exports these totals as gauges named *_total, which promtool rejects
+  // (only counters may end in _total); the per-type nodejs_active_* series carry the same data.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name);
+  }
+  const requests = new BufferedCounter('redox_http_requests_total', 'HTTP requests answered, by method, route pattern and status class',
+    ['method', 'route', 'status_class'], registry);
+  const duration = new BufferedHistogram('redox_http_request_duration_seconds', 'Time from receiving a request to answering it', DURATION_BUCKETS, registry);
+  let active = 0;
+  new Gauge({ name: 'redox_http_requests_in_flight', help: 'Requests being handled now', registers: [registry], collect() { this.set(active); } });
+  const kills = new Counter({
+    name: 'redox_handler_kills_total', help: 'Handlers stopped by a limit: cpu_budget, memory_limit or timeout',
+    labelNames: ['limit'] as const, registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'redox_handler_errors_total', help: 'Handlers that raised an error or returned an invalid response (answered 500)',
+    labelNames: ['route'] as const, registers: [registry],
+  });
+  // One series per VM: heap sizes of different workers do not add up to anything useful.
+  new Gauge({
+    name: 'redox_lua_heap_bytes', help: 'Bytes of Lua heap in use, per VM (worker 0: a single process)',
+    labelNames: ['worker'] as const, registers: [registry],
+    collect() {
+      const bytes = heapSource?.luaHeapBytes();
+      if (bytes !== undefined) this.set({ worker: String(heapSource!.workerId) }, bytes);
+    },
+  });
+  for (const limit of ['cpu_budget', 'memory_limit', 'timeout']) kills.inc({ limit }, 0);
+  const KILL = { cpu: 'cpu_budget', memory: 'memory_limit', timeout: 'timeout' } as const;
+
+  if (cluster.isWorker) {
+    // Answers the primary's aggregation requests with this registry.
+    AggregatorRegistry.setRegistries([registry]);
+    new AggregatorRegistry();
+  }
+  builtins = {
+    observer: {
+      started: () => { active++; },
+      completed: (r: CompletedRequest) => {
+        active--;
+        const method = METHODS.has(r.method) ? r.method : 'OTHER';
+        const route = r.route ?? 'unmatched';
+        const cls = `${(r.status / 100) | 0}xx`;
+        const key = method + ' ' + route;
+        requests.inc(key + ' ' + cls, () => ({ method, route, status_class: cls }));
+        duration.observe(key, () => ({ method, route }), r.durationMs / 1000);
+        if (r.killed) kills.inc({ limit: KILL[r.killed] });
+        if (r.failed) errors.inc({ route });
+      },
+    },
+  };
+  return builtins;
+}
+
+/** The text a scrape gets from this process. */
+export async function exposition(): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+let aggregator: AggregatorRegistry<typeof Registry.PROMETHEUS_CONTENT_TYPE> | undefined;
+
+/** In the primary of a worker group: the sum over every worker's registry. */
+export async function clusterExposition(): Promise<{ contentType: string; body: string }> {
+  aggregator ??= new AggregatorRegistry();
+  return { contentType: aggregator.contentType, body: await aggregator.clusterMetrics() };
+}
