@@ -48,7 +48,7 @@ test('distros: minimal is core only, web is sqlite+uuid+requests+metrics, full i
   assert.deepEqual(features('minimal'), []);
   assert.deepEqual(features('web'), ['metrics', 'requests', 'sqlite', 'uuid']);
   assert.deepEqual(features('full'), [...catalogue.features.keys()].sort());
-  assert.deepEqual(features('service'), ['cache', 'crypto', 'postgres', 'redis', 'requests', 'sqlite', 'uuid']);
+  assert.deepEqual(features('service'), ['cache', 'crypto', 'metrics', 'postgres', 'redis', 'requests', 'sqlite', 'uuid']);
   for (const d of catalogue.distros.values()) assert.ok(d.description.length > 20, `${d.name} says what it is for`);
 });
 
