@@ -42,7 +42,8 @@ export function checkAddonsBuildable(base: BaseNode, needs: AddonNeed[]): void {
     const what = `feature "${need.feature}" needs the native addon ${need.asset} (npm package ${need.spec.package})`;
     const wayOut = `build this binary on ${t.platform === 'win32' ? 'Windows' : `a ${t.name} machine`} (as the CI workflow's ${t.platform === 'win32' ? 'windows-latest' : t.name} job does), or leave the feature out (e.g. --distro minimal, or --features without ${need.feature})`;
     if (need.spec.package === '.' || !canCompile(need)) {
-      throw new RedoxError('REDOX_BUILD_ADDON', `${what}, which has no binding.gyp to compile it for ${t.name} (Node ${base.version})`, wayOut);
+      throw new RedoxError('REDOX_BUILD_ADDON', `${what}, which has no npm package source (binding.gyp) to compile it for ${t.name}, Node ${base.version}`,
+        isMachine(t) ? 'build with --node-version host (the Node the addon was compiled for), or --node PATH' : wayOut);
     }
     if (t.platform === 'win32' && !isMachine(t)) {
       throw new RedoxError('REDOX_BUILD_ADDON', `${what}, which cannot be compiled for ${t.name} on this ${process.platform}-${process.arch} machine (it needs the MSVC toolchain and node.lib)`, wayOut);
