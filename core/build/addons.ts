@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { RedoxError } from '../errors';
 import { AssetSpec } from '../catalogue/catalogue';
-import { buildCacheDir, Note } from './node-cache';
+import { buildCacheDir, Note, verifiedDeep } from './node-cache';
 import { nodeGypScript } from './npm-tools';
 import { BaseNode } from './node-base';
 import { isMachine, TargetSpec } from './targets';
@@ -72,6 +72,7 @@ export async function addonFor(base: BaseNode, need: AddonNeed, note: Note): Pro
 }
 
 async function compileInto(base: BaseNode, t: TargetSpec, need: AddonNeed, version: string, key: string, file: string, record: string, note: Note): Promise<string> {
+  if (base.package && base.headers) await verifiedDeep(t, base.package.version, note);
   note(`compiling ${need.spec.package}@${version} for ${t.name}, Node ${base.version} (ABI ${base.abi}); cached afterwards`);
   fs.mkdirSync(path.dirname(key), { recursive: true });
   const work = fs.mkdtempSync(path.join(path.dirname(key), '.build-'));

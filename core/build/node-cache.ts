@@ -42,31 +42,37 @@ interface EntryRecord {
   pkg: string;
   version: string;
   integrity: string;
+  /** sha256 of every unpacked file. */
   files: Record<string, string>;
+  sizes?: Record<string, number>;
 }
 
 const entryDir = (pkg: string, version: string) => path.join(buildCacheDir(), 'node', `${pkg}-${version}`);
 
-function hashFiles(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
+function listFiles(dir: string): string[] {
+  const files: string[] = [];
   const walk = (rel: string) => {
     for (const d of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) walk(r);
-      else if (r !== ENTRY_FILE) files[r] = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, r))).digest('hex');
+      else if (r !== ENTRY_FILE) files.push(r);
     }
   };
   walk('');
-  return files;
+  return files.sort();
 }
+
+const hashFile = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 function asPackage(dir: string, rec: EntryRecord, t: TargetSpec): NodePackage {
   const headers = fs.existsSync(path.join(dir, 'include', 'node', 'node_version.h')) ? dir : null;
   return { pkg: rec.pkg, version: rec.version, integrity: rec.integrity, dir, binary: path.join(dir, t.exe), headers };
 }
 
-/** The cached entry if it is complete and every file matches its record; otherwise why not. */
-function checkEntry(pkg: string, version: string, t: TargetSpec): NodePackage | { problem: string } | null {
+/** The cached entry if it is complete and matches its record, otherwise why not. The binary is
+ *  hashed on every use, the other files (headers) checked by size, or hashed too when `deep`
+ *  (before compiling against them). */
+export function checkEntry(pkg: string, version: string, t: TargetSpec, deep = false): NodePackage | { problem: string } | null {
   const dir = entryDir(pkg, version);
   if (!fs.existsSync(dir)) return null;
   let rec: EntryRecord;
@@ -76,12 +82,14 @@ function checkEntry(pkg: string, version: string, t: TargetSpec): NodePackage | 
     return { problem: `${ENTRY_FILE} is missing or unreadable` };
   }
   if (rec.pkg !== pkg || rec.version !== version || !rec.files?.[t.exe]) return { problem: `it records ${rec.pkg}@${rec.version}, not ${pkg}@${version}` };
-  const now = hashFiles(dir);
+  const now = listFiles(dir);
+  for (const f of now) if (!(f in rec.files)) return { problem: `${f} was not in the package` };
   for (const [f, h] of Object.entries(rec.files)) {
-    if (now[f] === undefined) return { problem: `${f} is missing` };
-    if (now[f] !== h) return { problem: `${f} does not match its checksum` };
+    const st = fs.statSync(path.join(dir, f), { throwIfNoEntry: false });
+    if (!st) return { problem: `${f} is missing` };
+    const hashIt = deep || f === t.exe || !rec.sizes;
+    if ((rec.sizes && st.size !== rec.sizes[f]) || (hashIt && hashFile(path.join(dir, f)) !== h)) return { problem: `${f} does not match its checksum` };
   }
-  for (const f of Object.keys(now)) if (!(f in rec.files)) return { problem: `${f} was not in the package` };
   return asPackage(dir, rec, t);
 }
 
@@ -127,7 +135,12 @@ async function fetchEntry(pkg: string, version: string, t: TargetSpec, note: Not
     }
     const dir = path.join(out, 'package');
     fs.chmodSync(path.join(dir, t.exe), 0o755);
-    const rec: EntryRecord = { pkg, version, integrity, files: hashFiles(dir) };
+    const names = listFiles(dir);
+    const rec: EntryRecord = {
+      pkg, version, integrity,
+      files: Object.fromEntries(names.map((f) => [f, hashFile(path.join(dir, f))])),
+      sizes: Object.fromEntries(names.map((f) => [f, fs.statSync(path.join(dir, f)).size])),
+    };
     fs.writeFileSync(path.join(dir, ENTRY_FILE), JSON.stringify(rec, null, 2) + '\n');
     const dest = entryDir(pkg, version);
     fs.rmSync(dest, { recursive: true, force: true });
@@ -145,16 +158,20 @@ async function fetchEntry(pkg: string, version: string, t: TargetSpec, note: Not
   }
 }
 
-async function use(pkg: string, version: string, t: TargetSpec, note: Note): Promise<NodePackage> {
-  const first = checkEntry(pkg, version, t);
+async function use(pkg: string, version: string, t: TargetSpec, note: Note, deep = false): Promise<NodePackage> {
+  const first = checkEntry(pkg, version, t, deep);
   if (first && !('problem' in first)) return first;
   return withLock(entryDir(pkg, version) + '.lock', async () => {
-    const cached = checkEntry(pkg, version, t); // another build may have fetched it meanwhile
+    const cached = checkEntry(pkg, version, t, deep); // another build may have fetched it meanwhile
     if (cached && !('problem' in cached)) return cached;
     if (cached) note(`cached ${pkg}@${version} is damaged (${cached.problem}): fetching it again`);
     return fetchEntry(pkg, version, t, note);
   });
 }
+
+/** The package with every file hashed (before compiling against its headers); fetched again
+ *  if anything changed since it was unpacked. */
+export const verifiedDeep = (t: TargetSpec, version: string, note: Note) => use(t.pkg, version, t, note, true);
 
 /** The registry versions of `pkg`, or null when the registry cannot be reached. */
 async function registryVersions(pkg: string, t: TargetSpec): Promise<string[] | null> {
