@@ -36,8 +36,12 @@ const canCompile = (need: AddonNeed) => fs.existsSync(path.join(need.packageDir,
 
 /** Refuses, before any slow step, an addon that cannot be built for the base's target here. */
 export function checkAddonsBuildable(base: BaseNode, needs: AddonNeed[]): void {
-  if (installedFits(base)) return;
-  const t = base.target!;
+  if (!installedFits(base)) checkTargetAddons(base.target!, base.version, needs);
+}
+
+/** The same check from the target alone (before anything is downloaded for it). */
+export function checkTargetAddons(t: TargetSpec, version: string, needs: AddonNeed[]): void {
+  const base = { version };
   for (const need of needs) {
     const what = `feature "${need.feature}" needs the native addon ${need.asset} (npm package ${need.spec.package})`;
     const wayOut = `build this binary on ${t.platform === 'win32' ? 'Windows' : `a ${t.name} machine`} (as the CI workflow's ${t.platform === 'win32' ? 'windows-latest' : t.name} job does), or leave the feature out (e.g. --distro minimal, or --features without ${need.feature})`;

@@ -9,7 +9,9 @@ import { resolveSelection } from '../catalogue/resolve';
 import { parseLimit } from '../runtime/limits';
 import { collectApp } from './app';
 import { BaseNode, resolveBase } from './node-base';
-import { AddonNeed, checkAddonsBuildable } from './addons';
+import { AddonNeed, checkAddonsBuildable, checkTargetAddons } from './addons';
+import { isMachine, parseTarget } from './targets';
+import { DEFAULT_MAJOR } from './node-versions';
 import { Note } from './node-cache';
 import { LocalFeature, loadLocalFeatures } from './local-features';
 import { prepareOutDir } from './out-dir';
@@ -131,8 +133,13 @@ export async function planBuild(root: string, request: BuildRequest, workDir: st
 
   const app = appTarget ? collectApp(appTarget, request.cwd) : null;
   if (request.target !== undefined && request.name === undefined) for (const t of targets) t.name += `-${request.target}`;
+  const needs = addonNeeds(root, catalogue, locals, targets);
+  if (request.target !== undefined && !request.node && request.nodeVersion?.trim() !== 'host') {
+    const t = parseTarget(request.target);
+    if (!isMachine(t)) checkTargetAddons(t, request.nodeVersion ?? String(DEFAULT_MAJOR), needs);
+  }
   const base = await resolveBase({ node: request.node, nodeVersion: request.nodeVersion, target: request.target }, note);
-  checkAddonsBuildable(base, addonNeeds(root, catalogue, locals, targets));
+  checkAddonsBuildable(base, needs);
   if (base.platform === 'win32') for (const t of targets) if (!t.name.endsWith('.exe')) t.name += '.exe';
   const outDir = prepareOutDir(request.out ?? 'dist', request.cwd);
   const redoxVersion = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version as string;
