@@ -125,7 +125,11 @@ export async function resolveBase(request: BaseRequest, note: Note): Promise<Bas
     if (asked && !isMachine(target!)) throw usage(`--node-version host builds for this machine only, not --target ${request.target}`, 'pick a registry version (--node-version 24 or 26) for another target');
     return checkBaseNode(process.execPath, 'host');
   }
-  const pkg = await obtainNode(target!, spec, note);
+  if (!target) {
+    throw new RedoxError('REDOX_BUILD_TARGET', `the npm registry has no Node package for this machine (${process.platform}-${process.arch})`,
+      'build with --node-version host (the Node running redox, e.g. a supported LTS from nodejs.org), or for --target linux-x64|linux-arm64|win-x64');
+  }
+  const pkg = await obtainNode(target, spec, note);
   const label = `${pkg.pkg}@${pkg.version}`;
   let blobNode = pkg.binary;
   if (!isMachine(target!)) {
