@@ -232,3 +232,24 @@ test('version specs: majors pick the newest release, exact ones only themselves'
   assert.deepEqual(parseNodeVersion('host'), { kind: 'host' });
   assert.throws(() => parseNodeVersion('22'), /Node 22 is not a supported base/);
 });
+
+test('redox matrix --json --targets crosses distros with targets and names the runner; redox version --json', async () => {
+  const m = await redox(['matrix', '--json', '--targets', 'linux-x64,linux-arm64,win-x64']);
+  assert.equal(m.code, 0, m.stderr);
+  const include = JSON.parse(m.stdout).include as { distro: string; target: string; os: string }[];
+  const distros = [...new Set(include.map((e) => e.distro))];
+  assert.equal(include.length, distros.length * 3);
+  assert.deepEqual(include.filter((e) => e.distro === 'web'), [
+    { distro: 'web', target: 'linux-x64', os: 'ubuntu-latest' },
+    { distro: 'web', target: 'linux-arm64', os: 'ubuntu-latest' },
+    { distro: 'web', target: 'win-x64', os: 'windows-latest' },
+  ]);
+  const bad = await redox(['matrix', '--json', '--targets', 'linux-x64,solaris-sparc']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--target solaris-sparc: no such target/);
+  const v = await redox(['version', '--json']);
+  assert.equal(v.code, 0, v.stderr);
+  const info = JSON.parse(v.stdout);
+  assert.equal(info.node, process.version);
+  assert.equal(info.build.defaultNodeVersion, '26');
+});
