@@ -7,11 +7,13 @@ import { projectRoot } from '../core/catalogue/packages';
 import { splitList } from './split-list';
 import { build, BuildEvent, BuildResult } from '../core/build/pipeline';
 import { formatBytes } from '../core/build/sizes';
+import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../core/build/node-versions';
+import { parseTarget, TARGET_NAMES } from '../core/build/targets';
 import { RedoxError } from '../core/errors';
 
 interface BuildFlags {
   features?: string[]; distro?: string; allDistros?: boolean; app?: string; out: string; name?: string;
-  node?: string; strip: boolean; with: string[]; budget?: string; json?: boolean; image?: string | true;
+  node?: string; nodeVersion?: string; target?: string; strip: boolean; with: string[]; budget?: string; json?: boolean; image?: string | true;
 }
 
 /** Each step with its time: rewritten in place on a terminal, one plain line per step otherwise. */
@@ -21,6 +23,7 @@ export function progressPrinter(write: (t: string) => void, tty: boolean): (e: B
     else if (e.kind === 'begin') { if (tty) write(`  ${e.target}  ${e.step} ...`); }
     else if (e.kind === 'end') write(`${tty ? '\r\x1b[K  ' : ''}${e.target}  ${e.step.padEnd(6)} ${String(e.ms).padStart(6)} ms${e.detail ? `  ${e.detail}` : ''}\n`);
     else if (e.kind === 'skip') write(`${tty ? '  ' : ''}${e.target}  ${e.step} skipped: ${e.why}\n`);
+    else if (e.kind === 'note') write(`${tty ? '\r\x1b[K' : ''}  ${e.message}\n`);
     else write(`built ${e.target}: ${formatBytes(e.manifest.bytes)} in ${(e.ms / 1000).toFixed(1)} s\n`);
   };
 }
@@ -73,7 +76,9 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
     .option('--app <file>', 'embed this Lua app (and the .lua files of its folder); the binary serves it when run with no command')
     .option('--out <dir>', 'output folder', 'dist')
     .option('--name <name>', 'binary file name [redox-<distro> or redox-custom]')
-    .option('--node <path>', 'base Node binary (also generates the SEA blob) [the running node]')
+    .option('--node-version <version>', `base Node from the npm registry: ${SUPPORTED_MAJORS.join(', ')} (newest release of that line), an exact x.y.z, or host (the running node) [${DEFAULT_MAJOR}]`)
+    .option('--target <target>', `OS and CPU of the binary: ${TARGET_NAMES.join(', ')} [this machine]; the binary's name gets -<target>`)
+    .option('--node <path>', 'base Node binary file instead of --node-version (it must run here: it also generates the SEA blob)')
     .option('--no-strip', 'keep the base binary\'s symbols (about 12 MB larger)')
     .option('--with <dir>', 'add a local feature folder (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--budget <size>', 'fail if a binary is larger than this (overrides the distro\'s "budget"), e.g. 95MiB')
@@ -83,16 +88,21 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
       const cwd = process.cwd();
       const result = await build(projectRoot(), {
         cwd, features: opts.features ? splitList(opts.features) : undefined, distro: opts.distro, allDistros: opts.allDistros,
-        app: opts.app, out: opts.out, name: opts.name, node: opts.node, strip: opts.strip, with: opts.with, budget: opts.budget, image: imageTag(opts.image),
+        app: opts.app, out: opts.out, name: opts.name, node: opts.node, nodeVersion: opts.nodeVersion, target: opts.target, strip: opts.strip, with: opts.with, budget: opts.budget, image: imageTag(opts.image),
       }, progressPrinter((t) => process.stderr.write(t), Boolean(process.stderr.isTTY)));
       print(opts.json ? JSON.stringify(result.manifests, null, 2) + '\n' : renderBuildReport(result, cwd));
     });
 
   program.command('matrix')
-    .description('print the distros as a CI matrix ({"include": [{"distro": "minimal"}, ...]})')
+    .description('print the distros as a CI matrix ({"include": [{"distro": "minimal"}, ...]}), optionally crossed with targets')
     .option('--json', 'print JSON (the default; kept for clarity in workflow files)')
-    .action(() => {
-      const include = [...catalogue().distros.keys()].sort().map((distro) => ({ distro }));
+    .option('--targets <list...>', `cross the distros with these targets (${TARGET_NAMES.join(', ')}); each entry gets "target" and the "os" runner that builds it`)
+    .action((opts: { targets?: string[] }) => {
+      const distros = [...catalogue().distros.keys()].sort();
+      const targets = opts.targets ? splitList(opts.targets).map((t) => parseTarget(t)) : null;
+      const include = targets
+        ? distros.flatMap((distro) => targets.map((t) => ({ distro, target: t.name, os: t.platform === 'win32' ? 'windows-latest' : 'ubuntu-latest' })))
+        : distros.map((distro) => ({ distro }));
       print(JSON.stringify({ include }) + '\n');
     });
 }

@@ -5,6 +5,7 @@ import { addCatalogueCommands } from './catalogue-commands';
 import { addBuildCommands } from './build-commands';
 import { addDeployCommands } from './deploy-commands';
 import { addTsCommands } from './ts-commands';
+import { addVersionCommand } from './version-command';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
 import { loadCatalogue, Catalogue } from '../core/catalogue/catalogue';
@@ -49,6 +50,7 @@ addCatalogueCommands(program, catalogue, (t) => process.stdout.write(t));
 addBuildCommands(program, catalogue, (t) => process.stdout.write(t));
 addTsCommands(program, runtimeHost);
 addDeployCommands(program, (t) => process.stdout.write(t));
+addVersionCommand(program, pkg.version, (t) => process.stdout.write(t));
 
 const worker = runIfWorker(runtimeHost);
 if (worker) {

@@ -61,8 +61,9 @@ export interface GatheredAssets {
   js: JsAttribution;
 }
 
-/** `roots` maps each feature to its index file as the metafile names it. */
-export function gatherAssets(plan: Plan, target: Target, meta: Metafile, roots: Record<string, string>, work: string): GatheredAssets {
+/** `roots` maps each feature to its index file as the metafile names it; `addonFiles` replaces
+ *  installed addons by builds for the base (by asset name). */
+export function gatherAssets(plan: Plan, target: Target, meta: Metafile, roots: Record<string, string>, work: string, addonFiles: Record<string, string> = {}): GatheredAssets {
   const core = [BINARY_MAIN + '.ts', './core/feature.ts'].map((f) => metafilePath(plan.root, path.join(plan.root, f)));
   const js = attribute(meta, { core, features: roots });
   const assets: Record<string, AssetFile> = { [WASM_ASSET]: fileAsset(luaWasmPath()) };
@@ -72,7 +73,7 @@ export function gatherAssets(plan: Plan, target: Target, meta: Metafile, roots: 
     const local = plan.locals.find((l) => l.name === name);
     let bytes = 0;
     for (const [asset, spec] of Object.entries(plan.catalogue.features.get(name)!.assets).sort(([a], [b]) => a.localeCompare(b))) {
-      const a = fileAsset(assetFile(plan.root, name, asset, spec, local?.dir));
+      const a = fileAsset(addonFiles[asset] ?? assetFile(plan.root, name, asset, spec, local?.dir));
       assets[featureAssetKey(asset)] = a;
       bytes += a.bytes;
       if (spec.package !== '.') packages[spec.package] ??= installedVersion(spec.package, local ? [local.dir, plan.root] : [plan.root]);

@@ -31,6 +31,18 @@ export interface BuildManifest extends BuildInfo {
   };
   budget: { bytes: number; text: string } | null;
   strip: boolean;
+  /** Where the base Node came from and its checksum (of the file as given, before stripping). */
+  base: {
+    source: 'registry' | 'host' | 'path';
+    version: string;
+    target: string | null;
+    /** The registry package and its tarball integrity, for a registry base. */
+    package: string | null;
+    integrity: string | null;
+    sha256: string;
+  };
+  /** The injected SEA blob. */
+  blob: { sha256: string; bytes: number };
 }
 
 export const MANIFEST_SUFFIX = '.manifest.json';

@@ -10,10 +10,11 @@ import { bundleEntry } from './bundle';
 import { EntryFeature, renderEntry } from './entry';
 import { BuildManifest, MANIFEST_SUFFIX, METAFILE_SUFFIX } from './manifest';
 import { metafilePath } from './metafile';
-import { BuildRequest, Plan, planBuild, Target } from './plan';
+import { addonNeeds, BuildRequest, Plan, planBuild, Target } from './plan';
+import { addonFor, installedFits } from './addons';
 import { BuildInfo, MANIFEST_ASSET } from '../runtime/sea/embedded';
 import { generateBlob, injectBlob, prepareBase, stripsOn } from './sea';
-import { smokeTest } from './smoke';
+import { checkInjectedPe, smokeTest } from './smoke';
 import { formatBytes, SizesReport, writeFolderReports } from './sizes';
 import { writeAtomic } from './out-dir';
 import { buildImage, ImageResult } from './image';
@@ -23,6 +24,7 @@ export type BuildEvent =
   | { kind: 'begin'; target: string; step: string }
   | { kind: 'end'; target: string; step: string; ms: number; detail?: string }
   | { kind: 'skip'; target: string; step: string; why: string }
+  | { kind: 'note'; message: string }
   | { kind: 'built'; target: string; manifest: BuildManifest; ms: number };
 
 export type Progress = (event: BuildEvent) => void;
@@ -66,7 +68,15 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
   const bundleFile = path.join(work, 'bundle.js');
   fs.writeFileSync(bundleFile, bundle.code);
 
-  const { assets, featureCosts, packages, js } = gatherAssets(plan, target, bundle.metafile, roots, work);
+  const addonFiles: Record<string, string> = {};
+  const needs = addonNeeds(plan.root, plan.catalogue, plan.locals, [target]);
+  if (needs.length && !installedFits(plan.base)) {
+    const note = (message: string) => progress({ kind: 'note', message });
+    await step('addons', async () => {
+      for (const need of needs) addonFiles[need.asset] = await addonFor(plan.base, need, note);
+    }, () => `${needs.map((n) => n.asset).join(', ')} for ${plan.base.target!.name}, ABI ${plan.base.abi}`);
+  }
+  const { assets, featureCosts, packages, js } = gatherAssets(plan, target, bundle.metafile, roots, work, addonFiles);
   const info: BuildInfo = {
     name: target.name,
     redox: plan.redoxVersion,
@@ -89,7 +99,7 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
   const dest = path.join(plan.outDir, target.name);
   // Keeps the real name last: Windows runs a file by its .exe suffix.
   const partial = path.join(plan.outDir, `.partial-${target.name}`);
-  const strip = stripsOn(plan.base.platform, plan.strip);
+  const strip = stripsOn(plan.base, plan.strip);
   let done = false;
   try {
     if (plan.strip && !strip) progress({ kind: 'skip', target: target.name, step: 'strip', why: `stripping is only done on Linux (base is ${plan.base.platform})` });
@@ -97,7 +107,15 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
     const nodeStripped = fs.statSync(partial).size;
     if (target.budget && nodeStripped + blob.length > target.budget.bytes) overBudget(target, nodeStripped + blob.length, nodeStripped, true);
     await step('inject', () => injectBlob(plan.base, partial, blobFile));
-    await step('smoke', () => smokeTest(partial, { distro: target.distro, features: target.features }, work), () => 'features --json, require each feature');
+    const runner = plan.base.runner;
+    if (runner) {
+      await step('smoke', () => smokeTest(partial, { distro: target.distro, features: target.features }, work, runner),
+        () => `features --json, require each feature${runner.length ? ` (under ${path.basename(runner[0])})` : ''}`);
+    } else if (plan.base.platform === 'win32') {
+      await step('check', () => checkInjectedPe(partial, blob), () => 'cannot run here: PE resource NODE_SEA_BLOB holds the blob');
+    } else {
+      progress({ kind: 'skip', target: target.name, step: 'smoke', why: `a ${plan.base.platform}-${plan.base.arch} binary cannot run on this machine` });
+    }
     const data = fs.readFileSync(partial);
     if (target.budget && data.length > target.budget.bytes) overBudget(target, data.length, nodeStripped, false);
     const assetsTotal = Object.values(assets).reduce((n, a) => n + a.bytes, 0) + fs.statSync(infoFile).size;
@@ -113,6 +131,11 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
       },
       budget: target.budget,
       strip,
+      base: {
+        source: plan.base.source, version: plan.base.version, target: plan.base.target?.name ?? null,
+        package: plan.base.package?.name ?? null, integrity: plan.base.package?.integrity ?? null, sha256: plan.base.sha256,
+      },
+      blob: { sha256: sha256(blob), bytes: blob.length },
     };
     fs.renameSync(partial, dest);
     writeAtomic(path.join(plan.outDir, target.name + METAFILE_SUFFIX), JSON.stringify(bundle.metafile));
@@ -153,8 +176,10 @@ function overBudget(target: Target, bytes: number, nodeStripped: number, early: 
 export async function build(root: string, request: BuildRequest, progress: Progress = () => {}): Promise<BuildResult> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-build-'));
   try {
-    const plan = await planBuild(root, request, work);
-    progress({ kind: 'plan', outDir: plan.outDir, targets: plan.targets, node: `${plan.base.file} (${plan.base.version})` });
+    const plan = await planBuild(root, request, work, (message) => progress({ kind: 'note', message }));
+    const b = plan.base;
+    const node = b.package ? `${b.package.name}@${b.package.version}${b.blobNode !== b.file ? ', blob by the same version for this machine' : ''}` : `${b.file} (${b.version})`;
+    progress({ kind: 'plan', outDir: plan.outDir, targets: plan.targets, node });
     const manifests: BuildManifest[] = [];
     const images: ImageResult[] = [];
     try {

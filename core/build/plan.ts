@@ -8,7 +8,11 @@ import { Catalogue, distroFeatures, loadCatalogue } from '../catalogue/catalogue
 import { resolveSelection } from '../catalogue/resolve';
 import { parseLimit } from '../runtime/limits';
 import { collectApp } from './app';
-import { checkBaseNode, BaseNode } from './node-base';
+import { BaseNode, resolveBase } from './node-base';
+import { AddonNeed, checkAddonsBuildable, checkTargetAddons } from './addons';
+import { isMachine, parseTarget } from './targets';
+import { DEFAULT_MAJOR } from './node-versions';
+import { Note } from './node-cache';
 import { LocalFeature, loadLocalFeatures } from './local-features';
 import { prepareOutDir } from './out-dir';
 import { loadProject } from './project';
@@ -26,8 +30,12 @@ export interface BuildRequest {
   out?: string;
   /** Binary name (single builds only). */
   name?: string;
-  /** Base Node binary [the running node]. */
+  /** Base Node binary file; excludes nodeVersion. */
   node?: string;
+  /** Registry Node line or release (24, 26, 26.12.1) or host [the default LTS line]. */
+  nodeVersion?: string;
+  /** linux-x64, linux-arm64 or win-x64 [this machine]. */
+  target?: string;
   /** Strip the base before injection [true]. */
   strip?: boolean;
   /** Local feature folders. */
@@ -65,7 +73,28 @@ function checkName(name: string): void {
   if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw usage(`--name "${name}" must be a file name (letters, digits, ".", "_", "-")`);
 }
 
-export async function planBuild(root: string, request: BuildRequest, workDir: string): Promise<Plan> {
+/** The native addons the selected features need, with their installed package folders. */
+export function addonNeeds(root: string, catalogue: Catalogue, locals: LocalFeature[], targets: Target[]): AddonNeed[] {
+  const needs: AddonNeed[] = [];
+  for (const feature of [...new Set(targets.flatMap((t) => t.features))]) {
+    const local = locals.find((l) => l.name === feature);
+    for (const [asset, spec] of Object.entries(catalogue.features.get(feature)!.assets)) {
+      let packageDir: string;
+      if (spec.package === '.') packageDir = local!.dir;
+      else {
+        try {
+          packageDir = path.dirname(require.resolve(`${spec.package}/package.json`, { paths: local ? [local.dir, root] : [root] }));
+        } catch {
+          throw new RedoxError('REDOX_FEATURE_INVALID', `npm package "${spec.package}" of feature "${feature}" is not installed`, 'run `npm install`');
+        }
+      }
+      needs.push({ feature, asset, spec, packageDir });
+    }
+  }
+  return needs;
+}
+
+export async function planBuild(root: string, request: BuildRequest, workDir: string, note: Note = () => {}): Promise<Plan> {
   const project = request.project === false ? undefined : loadProject(request.cwd);
   const asked = Boolean(request.features?.length || request.distro || request.allDistros);
   const features = asked ? request.features ?? [] : project?.features ?? [];
@@ -105,7 +134,14 @@ export async function planBuild(root: string, request: BuildRequest, workDir: st
   }
 
   const app = appTarget ? collectApp(appTarget, request.cwd) : null;
-  const base = checkBaseNode(request.node ?? process.execPath);
+  if (request.target !== undefined && request.name === undefined) for (const t of targets) t.name += `-${request.target}`;
+  const needs = addonNeeds(root, catalogue, locals, targets);
+  if (request.target !== undefined && !request.node && request.nodeVersion?.trim() !== 'host') {
+    const t = parseTarget(request.target);
+    if (!isMachine(t)) checkTargetAddons(t, request.nodeVersion ?? String(DEFAULT_MAJOR), needs);
+  }
+  const base = await resolveBase({ node: request.node, nodeVersion: request.nodeVersion, target: request.target }, note);
+  checkAddonsBuildable(base, needs);
   if (base.platform === 'win32') for (const t of targets) if (!t.name.endsWith('.exe')) t.name += '.exe';
   const outDir = prepareOutDir(request.out ?? 'dist', request.cwd);
   const redoxVersion = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version as string;

@@ -31,17 +31,17 @@ export async function generateBlob(base: BaseNode, workDir: string, config: SeaC
   const main = path.relative(workDir, config.main).split(path.sep).join('/');
   fs.writeFileSync(file, JSON.stringify({ ...config, main, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false }, null, 2));
   try {
-    await run(base.file, ['--experimental-sea-config', file], { cwd: workDir, env: { ...process.env, NODE_OPTIONS: '' }, maxBuffer: 16 << 20 });
+    await run(base.blobNode, ['--experimental-sea-config', file], { cwd: workDir, env: { ...process.env, NODE_OPTIONS: '' }, maxBuffer: 16 << 20 });
   } catch (err) {
-    throw injectError(`${base.file} --experimental-sea-config`, err);
+    throw injectError(`${base.blobNode} --experimental-sea-config`, err);
   }
   return fs.readFileSync(config.output);
 }
 
-/** Whether this build strips, and with what. Only Linux is stripped: that is what was measured
- *  and tested; macOS re-signs and Windows has no strip step. */
-export function stripsOn(platform: NodeJS.Platform, wanted: boolean): boolean {
-  return wanted && platform === 'linux';
+/** Whether this build strips. Only Linux binaries are stripped (with the target CPU's strip):
+ *  that is what was measured and tested; macOS re-signs and Windows has no strip step. */
+export function stripsOn(base: BaseNode, wanted: boolean): boolean {
+  return wanted && base.strip !== null;
 }
 
 /** Copies the base to `dest`, stripped of symbols when `strip` (GNU strip writes the copy). */
@@ -49,11 +49,12 @@ export async function prepareBase(base: BaseNode, dest: string, strip: boolean):
   fs.rmSync(dest, { force: true });
   if (strip) {
     try {
-      await run('strip', ['-o', dest, base.file]);
+      await run(base.strip!, ['-o', dest, base.file]);
     } catch (err) {
       fs.rmSync(dest, { force: true });
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new RedoxError('REDOX_BUILD_INJECT', 'strip was not found on PATH', 'install binutils (apt-get install binutils) or build with --no-strip (about 12 MB larger)');
+        const pkg = base.strip === 'strip' ? 'binutils' : `binutils-${base.strip!.replace(/-strip$/, '')}`;
+        throw new RedoxError('REDOX_BUILD_INJECT', `${base.strip} was not found on PATH`, `install ${pkg} (apt-get install ${pkg}) or build with --no-strip (about 12 MB larger)`);
       }
       throw injectError('strip', err, 'build with --no-strip to skip stripping');
     }

