@@ -8,6 +8,7 @@ import { AppSource } from './app-source';
 import { Limits } from './limits';
 import { Logger } from './log';
 import { RunningServer, startServer } from './server';
+import { HttpSettings } from './http/settings';
 
 /** What a runtime consists of: in development, resolved from features.json; in a binary,
  *  fixed at build time. */
@@ -59,7 +60,7 @@ export function createEngine(profile: RuntimeProfile, app: AppSource, settings: 
   });
 }
 
-export interface ServeSettings extends EngineSettings {
+export interface ServeSettings extends EngineSettings, Partial<HttpSettings> {
   host: string;
   port: number;
   limits: Limits;

@@ -1,18 +1,27 @@
 // The HTTP front: node:http in, one Lua coroutine per request, limits enforced before Lua
 // sees anything, and a graceful drain on shutdown.
-import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Engine, LuaResponse } from './engine';
 import { Logger } from './log';
 import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
 import { Limits } from './limits';
+import { compressResponse } from './http/compress';
+import { AnyRequest, AnyResponse, connectionCloser, createListener } from './http/listener';
+import { StaticFiles, staticSegments } from './http/static-files';
+import { TlsMaterial } from './http/tls';
 
 export interface ServerOptions {
   host: string;
   port: number;
   limits: Limits;
   log: Logger;
+  /** Files answered before the app (--static). */
+  static?: StaticFiles;
+  /** gzip/brotli for compressible responses (--compress, default on). */
+  compress?: boolean;
+  /** HTTPS (and HTTP/2 when tls.http2) instead of plain HTTP. */
+  tls?: TlsMaterial;
 }
 
 export interface RunningServer {
@@ -36,39 +45,37 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     if (draining && inFlight === 0 && drained) drained();
   };
 
-  const server = http.createServer({
-    maxHeaderSize: limits.headerBytes,
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    // Node checks the two timeouts above only this often (default 30 s): slow clients must be
-    // cut off close to the limit.
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-  }, (req, res) => {
+  const server = createListener(limits, options.tls, (req, res) => {
     inFlight++;
     res.on('close', finish);
     handle(req, res);
   });
+  const closer = connectionCloser(server);
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
-  if (limits.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  if (limits.maxRequestsPerSocket > 0 && 'maxRequestsPerSocket' in server) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  const compress = options.compress !== false;
 
-  const send = (res: http.ServerResponse, id: string, status: number, headers: string[], body: Buffer | string | undefined) => {
+  const send = (res: AnyResponse, id: string, status: number, headers: string[], body: Buffer | string | undefined,
+    method = '', acceptEncoding?: string) => {
+    if (compress) body = compressResponse(acceptEncoding, method, status, headers, body);
     headers.push('x-request-id', id);
     // Explicit length: writeHead with a header list would otherwise fall back to chunked.
     if (body !== undefined && status !== 204 && status !== 304) {
       headers.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
     }
-    if (draining) headers.push('connection', 'close');
-    res.writeHead(status, headers);
-    res.end(body);
+    // HTTP/2 has no connection header (node:http2 refuses it).
+    if (draining && !isHttp2(res)) headers.push('connection', 'close');
+    res.writeHead(status, headers as unknown as http2Headers);
+    if (body === undefined) res.end();
+    else res.end(body);
   };
 
-  const sendError = (res: http.ServerResponse, id: string, status: number, message: string, extra: string[] = []) => {
+  const sendError = (res: AnyResponse, id: string, status: number, message: string, extra: string[] = []) => {
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    send(res, id, status, ['content-type', JSON_TYPE, ...extra], JSON.stringify({ error: message, request_id: id }));
+    send(res, id, status, ['content-type', JSON_TYPE, ...(isHttp2(res) ? [] : extra)], JSON.stringify({ error: message, request_id: id }));
   };
 
   const logRequest = (method: string, path: string, status: number, start: number, id: string) => {
@@ -77,26 +84,32 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     }
   };
 
-  function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  function handle(req: AnyRequest, res: AnyResponse): void {
     const start = performance.now();
     const raw = req.rawHeaders;
+    const method = req.method ?? 'GET';
     let headerText = '';
     let incomingId: string | undefined;
     let contentLength = -1;
     let chunked = false;
+    let acceptEncoding: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
       const value = raw[i + 1];
+      // HTTP/2 pseudo-headers (:method, :path, ...) are not headers for the app.
+      if (name.charCodeAt(0) === 58) continue;
       headerText += name + '\n' + value + '\n';
-      // Lower-case only names as long as the three we look for (x-request-id, content-length,
-      // transfer-encoding): this loop runs for every header of every request.
-      const lower = name.length === 12 || name.length === 14 || name.length === 17 ? name.toLowerCase() : '';
+      // Lower-case only names as long as the ones we look for (x-request-id, content-length,
+      // accept-encoding, transfer-encoding): this loop runs for every header of every request.
+      const lower = name.length === 12 || name.length === 14 || name.length === 15 || name.length === 17 ? name.toLowerCase() : '';
       if (lower === 'x-request-id') incomingId = value;
       else if (lower === 'content-length') contentLength = Number(value);
+      else if (lower === 'accept-encoding') acceptEncoding = value;
       else if (lower === 'transfer-encoding') chunked = true;
     }
+    // HTTP/2 bodies have no framing header: read them as if chunked.
+    if (isHttp2(res) && (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE') && contentLength < 0) chunked = true;
     const id = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     if (url.length > limits.urlBytes) {
       sendError(res, id, 414, `URL longer than ${limits.urlBytes} bytes`);
@@ -123,7 +136,7 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
         .then((out: LuaResponse) => {
           if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
           try {
-            send(res, id, out.status, out.headers, out.body);
+            send(res, id, out.status, out.headers, out.body, method, acceptEncoding);
           } catch (err) {
             log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
             sendError(res, id, 500, 'internal server error');
@@ -153,6 +166,27 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
         });
     };
 
+    if (options.static && (method === 'GET' || method === 'HEAD')) {
+      const segments = staticSegments(q < 0 ? url : url.slice(0, q), options.static.prefix);
+      if (segments === 'reject') {
+        // A path that tries to leave the folder is answered like a missing file.
+        sendError(res, id, 404, 'not found');
+        logRequest(method, path, 404, start, id);
+        return;
+      }
+      if (segments) {
+        const extra: Record<string, string> = { 'x-request-id': id };
+        options.static.serve(segments, req, res, extra).then((status) => {
+          if (status === 0) dispatch(undefined);
+          else logRequest(method, path, status, start, id);
+        }, (err: Error) => {
+          log.error('static file failed', { method, path, request_id: id, error: err.message });
+          sendError(res, id, 500, 'internal server error');
+          logRequest(method, path, 500, start, id);
+        });
+        return;
+      }
+    }
     if (contentLength <= 0 && !chunked) {
       dispatch(undefined);
       return;
@@ -185,7 +219,11 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
       // The rest of the body is not read: close the connection after answering.
       sendError(res, id, 413, `request body larger than ${limits.bodyBytes} bytes`, ['connection', 'close']);
       logRequest(method, path, 413, start, id);
-      res.on('finish', () => req.socket.destroySoon());
+      res.on('finish', () => {
+        // HTTP/2: end only this stream (NO_ERROR asks the client to stop sending), not the session.
+        if (isHttp2(res)) (req as import('node:http2').Http2ServerRequest).stream.close();
+        else req.socket.destroySoon();
+      });
     }
   }
 
@@ -200,7 +238,7 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     });
     server.listen(options.port, options.host, () => resolve());
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
     // Node answers 431 for oversized headers itself; answer the rest with a plain 400.
     if (!socket.writable) return;
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
@@ -211,14 +249,14 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
   const address = server.address() as import('node:net').AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     port: address.port,
     close: () => new Promise<void>((resolve) => {
       draining = true;
       server.close(() => resolve());
-      server.closeIdleConnections();
+      closer.idle();
       const done = () => {
-        server.closeAllConnections();
+        closer.all();
         resolve();
       };
       if (inFlight === 0) return done();
@@ -233,4 +271,10 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
       };
     }),
   };
+}
+
+type http2Headers = import('node:http2').OutgoingHttpHeaders;
+
+function isHttp2(res: AnyResponse): boolean {
+  return 'stream' in res;
 }
