@@ -9,7 +9,7 @@ import { build, BuildEvent, BuildResult } from '../core/build/pipeline';
 import { formatBytes } from '../core/build/sizes';
 
 interface BuildFlags {
-  features?: string[]; distro?: string; allDistros?: boolean; app?: string; out: string; name?: string;
+  features?: string[]; distro?: string; allDistros?: boolean; app?: string; static?: string; out: string; name?: string;
   node?: string; strip: boolean; with: string[]; budget?: string; json?: boolean;
 }
 
@@ -55,6 +55,7 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
     .option('--distro <name>', 'the features of this distro (see `redox distros`)')
     .option('--all-distros', 'one binary per distro')
     .option('--app <file>', 'embed this Lua app (and the .lua files of its folder); the binary serves it when run with no command')
+    .option('--static <dir>', 'embed this folder\'s files; the binary serves them (as serve --static does) unless given another --static')
     .option('--out <dir>', 'output folder', 'dist')
     .option('--name <name>', 'binary file name [redox-<distro> or redox-custom]')
     .option('--node <path>', 'base Node binary (also generates the SEA blob) [the running node]')
@@ -66,7 +67,7 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
       const cwd = process.cwd();
       const result = await build(projectRoot(), {
         cwd, features: opts.features ? splitList(opts.features) : undefined, distro: opts.distro, allDistros: opts.allDistros,
-        app: opts.app, out: opts.out, name: opts.name, node: opts.node, strip: opts.strip, with: opts.with, budget: opts.budget,
+        app: opts.app, static: opts.static, out: opts.out, name: opts.name, node: opts.node, strip: opts.strip, with: opts.with, budget: opts.budget,
       }, progressPrinter((t) => process.stderr.write(t), Boolean(process.stderr.isTTY)));
       print(opts.json ? JSON.stringify(result.manifests, null, 2) + '\n' : renderBuildReport(result, cwd));
     });

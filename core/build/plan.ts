@@ -13,6 +13,7 @@ import { LocalFeature, loadLocalFeatures } from './local-features';
 import { prepareOutDir } from './out-dir';
 import { loadProject } from './project';
 import { EmbeddedApp } from '../runtime/sea/embedded';
+import { CollectedStatic, collectStatic } from './static-assets';
 
 export interface BuildRequest {
   /** Folder that relative paths and redox.json are read from. */
@@ -34,6 +35,8 @@ export interface BuildRequest {
   with?: string[];
   /** Size budget overriding the distro's ("95MiB"). */
   budget?: string;
+  /** Folder of static files to embed (--static). */
+  static?: string;
   /** Read redox.json from cwd when it exists [true]. */
   project?: boolean;
 }
@@ -53,6 +56,7 @@ export interface Plan {
   base: BaseNode;
   outDir: string;
   app: EmbeddedApp | null;
+  static: CollectedStatic | null;
   strip: boolean;
   targets: Target[];
 }
@@ -103,9 +107,10 @@ export async function planBuild(root: string, request: BuildRequest, workDir: st
   }
 
   const app = appTarget ? collectApp(appTarget, request.cwd) : null;
+  const statics = request.static ? collectStatic(request.static, request.cwd, workDir) : null;
   const base = checkBaseNode(request.node ?? process.execPath);
   if (base.platform === 'win32') for (const t of targets) if (!t.name.endsWith('.exe')) t.name += '.exe';
   const outDir = prepareOutDir(request.out ?? 'dist', request.cwd);
   const redoxVersion = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version as string;
-  return { root, redoxVersion, catalogue, locals, base, outDir, app, strip: request.strip ?? true, targets };
+  return { root, redoxVersion, catalogue, locals, base, outDir, app, static: statics, strip: request.strip ?? true, targets };
 }
