@@ -1,7 +1,7 @@
 // Requests and responses on the Lua side: the req object handlers see, the rules that turn a
 // handler's return value into a response, and the dispatcher the host calls per request.
 export const HTTP_LUA = String.raw`
-local host, router, json, internal = ...
+local host, router, json, internal, cookies = ...
 local M = {}
 
 -- Requests --------------------------------------------------------------------------------
@@ -45,6 +45,16 @@ function lazy.query(self)
   return q
 end
 
+--- Cookies the client sent (name -> value); malformed ones are left out.
+function lazy.cookies(self)
+  return cookies.parse(self.headers.cookie)
+end
+
+--- Whether the request came over TLS.
+function lazy.secure()
+  return host.secure == true
+end
+
 local req_mt = { __name = "redox.request" }
 req_mt.__index = function(self, k)
   local m = Request[k]
@@ -74,6 +84,33 @@ function Request:json()
   return value
 end
 
+local FORM_OPTIONS = { max_field_size = true, max_file_size = true, max_parts = true }
+
+--- The body as a form (urlencoded or multipart): { fields = {name = value or list},
+--- files = {name = {filename, content_type, data}}, file_list = {...} }. A body that is not a form
+--- answers 415, a malformed one 400, a part over the given limits 413.
+function Request:form(opts)
+  local cached = rawget(self, "_form")
+  if cached ~= nil then return cached end
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("req:form: options must be a table, got " .. type(opts), 2) end
+    for k, v in pairs(opts) do
+      if not FORM_OPTIONS[k] then error("req:form: unknown option '" .. tostring(k) .. "' (allowed: max_field_size, max_file_size, max_parts)", 2) end
+      if math.type(v) ~= "integer" or v < 1 then error("req:form: " .. k .. " must be a positive integer", 2) end
+    end
+  else opts = {} end
+  local form, status, message = host.parse_form(self.headers["content-type"] or "", rawget(self, "_body") or "",
+    opts.max_field_size, opts.max_file_size, opts.max_parts)
+  if form == nil then M.abort(status, message) end
+  local files = {}
+  for _, f in ipairs(form.file_list) do
+    if files[f.field] == nil then files[f.field] = f end
+  end
+  form.files = files
+  rawset(self, "_form", form)
+  return form
+end
+
 -- HTTP errors a handler raises on purpose: redox.abort(404, "no such user").
 local http_error_mt = { __name = "redox.http_error" }
 http_error_mt.__tostring = function(e) return "HTTP " .. e.status .. ": " .. e.message end
@@ -87,7 +124,7 @@ end
 
 -- Responses -------------------------------------------------------------------------------
 local response_mt = { __name = "redox.response" }
-local RESPONSE_KEYS = { status = true, headers = true, body = true, json = true }
+local RESPONSE_KEYS = { status = true, headers = true, body = true, json = true, cookies = true }
 local TEXT = "text/plain; charset=utf-8"
 local JSON_TYPE = "application/json; charset=utf-8"
 
@@ -119,7 +156,7 @@ function M.normalize(res, req)
   end
   if getmetatable(res) == response_mt then return res end
   for k in pairs(res) do
-    if not RESPONSE_KEYS[k] then invalid("unknown key '" .. tostring(k) .. "' in response table (allowed: status, headers, body, json)") end
+    if not RESPONSE_KEYS[k] then invalid("unknown key '" .. tostring(k) .. "' in response table (allowed: status, headers, body, json, cookies)") end
   end
   local status = res.status or 200
   if math.type(status) ~= "integer" or status < 100 or status > 599 then
@@ -140,6 +177,14 @@ function M.normalize(res, req)
         headers[name:lower()] = v
       end
     end
+  end
+  if res.cookies ~= nil then
+    local ok, list = pcall(cookies.headers, res.cookies, host.secure == true)
+    if not ok then invalid(tostring(list)) end
+    local old = headers["set-cookie"]
+    if type(old) == "string" then table.insert(list, 1, old)
+    elseif type(old) == "table" then for i = #old, 1, -1 do table.insert(list, 1, old[i]) end end
+    if #list > 0 then headers["set-cookie"] = list end
   end
   local body = res.body
   if res.json ~= nil then

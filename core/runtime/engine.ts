@@ -9,6 +9,10 @@ import { PRELUDE_LUA } from '../lua/prelude.lua';
 import { JSON_LUA } from '../lua/json.lua';
 import { ROUTER_LUA } from '../lua/router.lua';
 import { HTTP_LUA } from '../lua/http.lua';
+import { COOKIES_LUA } from '../lua/cookies.lua';
+import { CORS_LUA } from '../lua/cors.lua';
+import { HTML_LUA } from '../lua/html.lua';
+import { FormError, parseForm } from './http/form';
 import { encodeJson } from '../lua/json-encode';
 import { RedoxError } from '../errors';
 import { Logger, Level } from './log';
@@ -16,13 +20,14 @@ import { ModuleSource } from './modules';
 import { orderForInstall } from './install-order';
 
 const CORE_LUA = String.raw`
-local host, internal, json, router, http = ...
+local host, internal, json, router, http, cors, html = ...
 json.encode = host.json_encode
 host.set_registry("redox.json_null", json.null)
 internal.provide("json", json)
 internal.provide("redox", {
   router = router.router, abort = http.abort, sleep = host.sleep, now = host.now, env = host.env,
   version = host.version, features = host.features, null = json.null,
+  cors = cors.cors, html = html,
 })
 local log = {}
 for _, level in ipairs({ "debug", "info", "warn", "error" }) do
@@ -65,6 +70,8 @@ export interface EngineOptions {
   write?: (bytes: Buffer) => void;
   /** Per-request CPU budget and heap limit; 0 or absent disables each. */
   budgets?: { cpuMs: number; memoryBytes: number };
+  /** Requests arrive over TLS (req.secure; cookies get Secure by default). */
+  secure?: boolean;
 }
 
 export interface LuaRequest {
@@ -132,6 +139,13 @@ export class Engine {
         return new Promise<void>((resolve) => setTimeout(resolve, ms));
       }, { name: 'redox.sleep' }),
       now: sync(() => Date.now(), { name: 'redox.now' }),
+      parse_form: async((contentType: Buffer, body: Buffer, fieldBytes?: number, fileBytes?: number, parts?: number) =>
+        parseForm(contentType.toString('latin1'), body, { fieldBytes: fieldBytes ?? Infinity, fileBytes: fileBytes ?? Infinity, parts: parts ?? 1000 })
+          .then((form) => new LuaMulti([{ fields: form.fields, file_list: form.file_list as unknown as LuaValue }]),
+            (err: unknown) => {
+              if (err instanceof FormError) return new LuaMulti([undefined, err.status, err.message]);
+              throw err;
+            }), { name: 'req:form', bytes: true }),
       env: sync((name: unknown) => {
         if (typeof name !== 'string') throw new TypeError(`redox.env expects a variable name, got ${typeof name}`);
         return envAllowed(name) ? process.env[name] : undefined;
@@ -194,7 +208,7 @@ export class Engine {
         vm.pushRef(T, hostRef);
         return 1;
       }
-      this.pushTable(T, host, { dev: Boolean(options.dev), version: options.version, features: this.features });
+      this.pushTable(T, host, { dev: Boolean(options.dev), version: options.version, features: this.features, secure: Boolean(options.secure) });
       vm.pushSentinel(T);
       api.setField(T, -2, 'sentinel');
       vm.pushRawFunction(T, setRegistry);
@@ -211,15 +225,18 @@ export class Engine {
       return 1;
     });
     const [router] = await this.runChunk(vm.compile(ROUTER_LUA, '=[router]'), () => 0);
+    const [cookies] = await this.runChunk(vm.compile(COOKIES_LUA, '=[cookies]'), () => 0);
+    const [cors] = await this.runChunk(vm.compile(CORS_LUA, '=[cors]'), () => 0);
+    const [html] = await this.runChunk(vm.compile(HTML_LUA, '=[html]'), () => 0);
     const [http] = await this.runChunk(vm.compile(HTTP_LUA, '=[http]'), (T) => {
       pushHost(T);
-      for (const ref of [router, json, internal]) vm.pushRef(T, ref);
-      return 4;
+      for (const ref of [router, json, internal, cookies]) vm.pushRef(T, ref);
+      return 5;
     });
     [this.dispatchRef, this.setAppRef, this.installRef] = await this.runChunk(vm.compile(CORE_LUA, '=[redox core]'), (T) => {
       pushHost(T);
-      for (const ref of [internal, json, router, http]) vm.pushRef(T, ref);
-      return 5;
+      for (const ref of [internal, json, router, http, cors, html]) vm.pushRef(T, ref);
+      return 7;
     });
     for (const def of orderForInstall(options.features)) await this.installFeature(def);
     const budgets = options.budgets;

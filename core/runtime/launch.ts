@@ -44,6 +44,8 @@ export interface EngineSettings {
   log: Logger;
   dev?: boolean;
   budgets?: { cpuMs: number; memoryBytes: number };
+  /** Requests come over TLS: req.secure, and Secure cookies by default. */
+  secure?: boolean;
 }
 
 export function createEngine(profile: RuntimeProfile, app: AppSource, settings: EngineSettings): Promise<Engine> {
@@ -57,6 +59,7 @@ export function createEngine(profile: RuntimeProfile, app: AppSource, settings: 
     version: profile.version,
     dev: settings.dev,
     budgets: settings.budgets,
+    secure: settings.secure,
   });
 }
 
@@ -72,7 +75,7 @@ export interface Service extends RunningServer {
 
 export async function startService(profile: RuntimeProfile, app: AppSource, settings: ServeSettings): Promise<Service> {
   const budgets = { cpuMs: settings.limits.cpuBudgetMs, memoryBytes: settings.limits.memoryBytes };
-  const engine = await createEngine(profile, app, { ...settings, budgets });
+  const engine = await createEngine(profile, app, { ...settings, budgets, secure: Boolean(settings.tls) });
   try {
     await engine.loadApp(app.main, app.attr);
     const server = await startServer(engine, settings);
