@@ -26,8 +26,8 @@ export function negotiateEncoding(accept: string | undefined): Encoding | null {
     const name = rawName.trim().toLowerCase();
     let q = 1;
     for (const p of params) {
-      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p);
-      if (m) q = Number(m[1]);
+      const m = /^\s*q\s*=\s*(.*?)\s*$/i.exec(p);
+      if (m) q = /^[0-9.]+$/.test(m[1]) ? Number(m[1]) : NaN;
     }
     if (!(q >= 0 && q <= 1)) continue;
     if (name === 'br') br = q;
