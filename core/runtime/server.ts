@@ -1,7 +1,7 @@
 // The HTTP front: node:http in, one Lua coroutine per request, limits enforced before Lua
 // sees anything, and a graceful drain on shutdown.
 import { randomUUID } from 'node:crypto';
-import { Engine, LuaResponse } from './engine';
+import { HostResponse, RequestEngine } from './engine';
 import { Logger } from './log';
 import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
@@ -34,7 +34,7 @@ export interface RunningServer {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, options: ServerOptions): Promise<RunningServer> {
+export async function startServer(engine: RequestEngine, options: ServerOptions): Promise<RunningServer> {
   const { limits, log } = options;
   let inFlight = 0;
   let draining = false;
@@ -45,19 +45,19 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     if (draining && inFlight === 0 && drained) drained();
   };
 
-  const server = createListener(limits, options.tls, (req, res) => {
-    inFlight++;
-    res.on('close', finish);
-    handle(req, res);
-  });
+  const server = createListener(limits, options.tls, handle);
   const closer = connectionCloser(server);
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
   if (limits.maxRequestsPerSocket > 0 && 'maxRequestsPerSocket' in server) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   const compress = options.compress !== false;
 
-  const send = (res: AnyResponse, id: string, status: number, headers: string[], body: Buffer | string | undefined,
-    method = '', acceptEncoding?: string) => {
-    if (compress) body = compressResponse(acceptEncoding, method, status, headers, body);
+  /** Frames and sends a response; every request ends here exactly once (in-flight count).
+   *  With `acceptEncoding` (handler responses), the body may be compressed. */
+  const send = (res: AnyResponse, id: string, status: number, contentType: string | undefined, extra: string[] | undefined,
+    body: Buffer | string | undefined, method?: string, acceptEncoding?: string) => {
+    const headers = extra ?? [];
+    if (contentType !== undefined) headers.push('content-type', contentType);
+    if (compress && method !== undefined) body = compressResponse(acceptEncoding, method, status, headers, body);
     headers.push('x-request-id', id);
     // Explicit length: writeHead with a header list would otherwise fall back to chunked.
     if (body !== undefined && status !== 204 && status !== 304) {
@@ -65,17 +65,20 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     }
     // HTTP/2 has no connection header (node:http2 refuses it).
     if (draining && !isHttp2(res)) headers.push('connection', 'close');
-    res.writeHead(status, headers as unknown as http2Headers);
+    // Throws on a header value node refuses; the caller then answers 500 (and counts that one).
+    res.writeHead(status, headers as unknown as import('node:http2').OutgoingHttpHeaders);
     if (body === undefined) res.end();
     else res.end(body);
+    finish();
   };
 
-  const sendError = (res: AnyResponse, id: string, status: number, message: string, extra: string[] = []) => {
+  const sendError = (res: AnyResponse, id: string, status: number, message: string, extra?: string[]) => {
     if (res.headersSent) {
       res.destroy();
+      finish();
       return;
     }
-    send(res, id, status, ['content-type', JSON_TYPE, ...(isHttp2(res) ? [] : extra)], JSON.stringify({ error: message, request_id: id }));
+    send(res, id, status, JSON_TYPE, isHttp2(res) ? undefined : extra, JSON.stringify({ error: message, request_id: id }));
   };
 
   const logRequest = (method: string, path: string, status: number, start: number, id: string) => {
@@ -85,31 +88,32 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
   };
 
   function handle(req: AnyRequest, res: AnyResponse): void {
+    inFlight++;
     const start = performance.now();
-    const raw = req.rawHeaders;
-    const method = req.method ?? 'GET';
-    let headerText = '';
+    const h2 = isHttp2(res);
+    // HTTP/2 pseudo-headers (:method, :path, ...) are not headers for the app.
+    const raw = h2 ? withoutPseudoHeaders(req.rawHeaders) : req.rawHeaders;
     let incomingId: string | undefined;
     let contentLength = -1;
     let chunked = false;
     let acceptEncoding: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      const value = raw[i + 1];
-      // HTTP/2 pseudo-headers (:method, :path, ...) are not headers for the app.
-      if (name.charCodeAt(0) === 58) continue;
-      headerText += name + '\n' + value + '\n';
       // Lower-case only names as long as the ones we look for (x-request-id, content-length,
       // accept-encoding, transfer-encoding): this loop runs for every header of every request.
-      const lower = name.length === 12 || name.length === 14 || name.length === 15 || name.length === 17 ? name.toLowerCase() : '';
-      if (lower === 'x-request-id') incomingId = value;
-      else if (lower === 'content-length') contentLength = Number(value);
-      else if (lower === 'accept-encoding') acceptEncoding = value;
+      const len = name.length;
+      if (len !== 12 && len !== 14 && len !== 15 && len !== 17) continue;
+      const lower = name.toLowerCase();
+      if (lower === 'x-request-id') incomingId = raw[i + 1];
+      else if (lower === 'content-length') contentLength = Number(raw[i + 1]);
+      else if (lower === 'accept-encoding') acceptEncoding = raw[i + 1];
       else if (lower === 'transfer-encoding') chunked = true;
     }
-    // HTTP/2 bodies have no framing header: read them as if chunked.
-    if (isHttp2(res) && (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE') && contentLength < 0) chunked = true;
     const id = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const method = req.method ?? 'GET';
+    // HTTP/2 bodies have no framing header: read one unless the stream already ended.
+    if (h2 && contentLength < 0 && !(req as import('node:http2').Http2ServerRequest).stream.readableEnded
+      && method !== 'GET' && method !== 'HEAD') chunked = true;
     const url = req.url ?? '/';
     if (url.length > limits.urlBytes) {
       sendError(res, id, 414, `URL longer than ${limits.urlBytes} bytes`);
@@ -130,68 +134,69 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
       }
     }
 
-    const dispatch = (body: Buffer | undefined) => {
-      engine.dispatch({ method, path, query, headers: headerText, body, ip: req.socket.remoteAddress ?? '', id },
-        { deadline: Date.now() + limits.handlerTimeoutMs })
-        .then((out: LuaResponse) => {
-          if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
-          try {
-            send(res, id, out.status, out.headers, out.body, method, acceptEncoding);
-          } catch (err) {
-            log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
-            sendError(res, id, 500, 'internal server error');
-            logRequest(method, path, 500, start, id);
-            return;
-          }
-          logRequest(method, path, out.status, start, id);
-        }, (err: unknown) => {
-          if (err instanceof LuaBudgetError) {
-            const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
-            log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
-            if (err.kind === 'memory') engine.collect().catch(() => undefined);
-            const status = err.kind === 'cpu' ? 503 : 500;
-            sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
-            logRequest(method, path, status, start, id);
-            return;
-          }
-          if (err instanceof LuaTimeoutError) {
-            log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
-            sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
-            logRequest(method, path, 503, start, id);
-            return;
-          }
-          log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
-          sendError(res, id, 500, 'internal server error');
-          logRequest(method, path, 500, start, id);
-        });
+    const reply = (out: HostResponse) => {
+      if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
+      try {
+        send(res, id, out.status, out.contentType, out.headers, out.body, method, acceptEncoding);
+      } catch (err) {
+        log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
+        sendError(res, id, 500, 'internal server error');
+        logRequest(method, path, 500, start, id);
+        return;
+      }
+      logRequest(method, path, out.status, start, id);
     };
 
-    if (options.static && (method === 'GET' || method === 'HEAD')) {
-      const segments = staticSegments(q < 0 ? url : url.slice(0, q), options.static.prefix);
-      if (segments === 'reject') {
-        // A path that tries to leave the folder is answered like a missing file.
-        sendError(res, id, 404, 'not found');
-        logRequest(method, path, 404, start, id);
+    const fail = (err: unknown) => {
+      if (err instanceof LuaBudgetError) {
+        const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
+        log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
+        if (err.kind === 'memory') engine.collect().catch(() => undefined);
+        const status = err.kind === 'cpu' ? 503 : 500;
+        sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
+        logRequest(method, path, status, start, id);
         return;
       }
-      if (segments) {
-        const extra: Record<string, string> = { 'x-request-id': id };
-        options.static.serve(segments, req, res, extra).then((status) => {
-          if (status === 0) dispatch(undefined);
-          else logRequest(method, path, status, start, id);
-        }, (err: Error) => {
-          log.error('static file failed', { method, path, request_id: id, error: err.message });
-          sendError(res, id, 500, 'internal server error');
-          logRequest(method, path, 500, start, id);
-        });
+      if (err instanceof LuaTimeoutError) {
+        log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
+        sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
+        logRequest(method, path, 503, start, id);
         return;
       }
-    }
+      log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
+      sendError(res, id, 500, 'internal server error');
+      logRequest(method, path, 500, start, id);
+    };
+
+    const dispatch = (body: Buffer | undefined) => {
+      let out: HostResponse | Promise<HostResponse>;
+      try {
+        out = engine.serve({ method, path, query, rawHeaders: raw, body, id, socket: req.socket },
+          { deadline: Date.now() + limits.handlerTimeoutMs });
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      // Only a handler that waited on the host answers from a promise.
+      if (out instanceof Promise) out.then(reply, fail);
+      else reply(out);
+    };
+
+    if (options.static && (method === 'GET' || method === 'HEAD') && serveStatic(options.static)) return;
     if (contentLength <= 0 && !chunked) {
       dispatch(undefined);
       return;
     }
+    // A client that goes away while sending its body never reaches dispatch.
+    let ended = false;
+    res.on('close', () => {
+      if (!ended) {
+        ended = true;
+        if (!res.writableEnded) finish();
+      }
+    });
     if (contentLength > limits.bodyBytes) {
+      ended = true;
       tooLarge();
       return;
     }
@@ -203,13 +208,16 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
       size += chunk.length;
       if (size > limits.bodyBytes) {
         failed = true;
+        ended = true;
         tooLarge();
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      if (failed || ended) return;
+      ended = true;
+      dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
     req.on('error', () => {
       failed = true;
@@ -221,9 +229,33 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
       logRequest(method, path, 413, start, id);
       res.on('finish', () => {
         // HTTP/2: end only this stream (NO_ERROR asks the client to stop sending), not the session.
-        if (isHttp2(res)) (req as import('node:http2').Http2ServerRequest).stream.close();
+        if (h2) (req as import('node:http2').Http2ServerRequest).stream.close();
         else req.socket.destroySoon();
       });
+    }
+
+    /** Answers from the static files when the path is theirs; false hands the request on. */
+    function serveStatic(statics: StaticFiles): boolean {
+      const segments = staticSegments(q < 0 ? url : url.slice(0, q), statics.prefix);
+      if (segments === null) return false;
+      if (segments === 'reject') {
+        // A path that tries to leave the folder is answered like a missing file.
+        sendError(res, id, 404, 'not found');
+        logRequest(method, path, 404, start, id);
+        return true;
+      }
+      statics.serve(segments, req, res, { 'x-request-id': id }).then((status) => {
+        if (status === 0) return dispatch(undefined);
+        // A streamed file is in flight until its response closes.
+        if (res.writableFinished || res.destroyed) finish();
+        else res.once('close', finish);
+        logRequest(method, path, status, start, id);
+      }, (err: Error) => {
+        log.error('static file failed', { method, path, request_id: id, error: err.message });
+        sendError(res, id, 500, 'internal server error');
+        logRequest(method, path, 500, start, id);
+      });
+      return true;
     }
   }
 
@@ -273,8 +305,12 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
   };
 }
 
-type http2Headers = import('node:http2').OutgoingHttpHeaders;
-
 function isHttp2(res: AnyResponse): boolean {
   return 'stream' in res;
+}
+
+function withoutPseudoHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].charCodeAt(0) !== 58) out.push(raw[i], raw[i + 1]);
+  return out;
 }
