@@ -40,9 +40,21 @@ export function negotiateEncoding(accept: string | undefined): Encoding | null {
   return br >= gzip ? 'br' : 'gzip';
 }
 
+// A service sends few distinct content types: remember the verdict (this runs per response).
+const verdicts = new Map<string, boolean>();
+
 /** Text-like types gain from compression; images, archives and video are compressed already. */
 export function compressible(contentType: string | undefined): boolean {
   if (!contentType) return false;
+  let verdict = verdicts.get(contentType);
+  if (verdict === undefined) {
+    verdict = typeCompresses(contentType);
+    if (verdicts.size < 256) verdicts.set(contentType, verdict);
+  }
+  return verdict;
+}
+
+function typeCompresses(contentType: string): boolean {
   const type = contentType.split(';', 1)[0].trim().toLowerCase();
   return type.startsWith('text/') || type === 'application/json' || type.endsWith('+json') || type.endsWith('+xml')
     || type === 'application/javascript' || type === 'application/xml' || type === 'image/svg+xml'
@@ -83,6 +95,8 @@ export function compressResponse(acceptEncoding: string | undefined, method: str
   // The response depends on Accept-Encoding from here on, even when it goes out uncompressed.
   if (varyAt >= 0) headers[varyAt] = withVary(headers[varyAt]);
   else headers.push('vary', 'Accept-Encoding');
+  // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: most small bodies need no count.
+  if (typeof body === 'string' && body.length * 3 < COMPRESS_MIN_BYTES) return body;
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   if (size < COMPRESS_MIN_BYTES) return body;
   const encoding = negotiateEncoding(acceptEncoding);
