@@ -52,7 +52,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   const compress = options.compress !== false;
 
   /** Frames and sends a response; every request ends here exactly once (in-flight count).
-   *  With `acceptEncoding` (handler responses), the body may be compressed. */
+   *  With `method` (handler responses), the body may be compressed. */
   const send = (res: AnyResponse, id: string, status: number, contentType: string | undefined, extra: string[] | undefined,
     body: Buffer | string | undefined, method?: string, acceptEncoding?: string) => {
     const headers = extra ?? [];
@@ -86,6 +86,66 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       log.info('request', { method, path, status, duration_ms: Math.round((performance.now() - start) * 100) / 100, request_id: id });
     }
   };
+
+  /** One request from routing to the answer: a single object per request instead of closures;
+   *  `dispatch` is where the request enters the engine. */
+  class Exchange {
+    constructor(
+      readonly req: AnyRequest, readonly res: AnyResponse, readonly id: string,
+      readonly method: string, readonly path: string, readonly query: string, readonly start: number,
+      readonly rawHeaders: string[], readonly acceptEncoding: string | undefined,
+    ) {}
+
+    dispatch(body: Buffer | undefined): void {
+      let out: HostResponse | Promise<HostResponse>;
+      try {
+        out = engine.serve({ method: this.method, path: this.path, query: this.query, rawHeaders: this.rawHeaders, body, id: this.id, socket: this.req.socket },
+          { deadline: Date.now() + limits.handlerTimeoutMs });
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      // Only a handler that waited on the host answers from a promise.
+      if (out instanceof Promise) out.then((o) => this.reply(o), (err) => this.fail(err));
+      else this.reply(out);
+    }
+
+    reply(out: HostResponse): void {
+      const { res, id, method, path } = this;
+      if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
+      try {
+        send(res, id, out.status, out.contentType, out.headers, out.body, method, this.acceptEncoding);
+      } catch (err) {
+        log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
+        sendError(res, id, 500, 'internal server error');
+        logRequest(method, path, 500, this.start, id);
+        return;
+      }
+      logRequest(method, path, out.status, this.start, id);
+    }
+
+    fail(err: unknown): void {
+      const { res, id, method, path, start } = this;
+      if (err instanceof LuaBudgetError) {
+        const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
+        log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
+        if (err.kind === 'memory') engine.collect().catch(() => undefined);
+        const status = err.kind === 'cpu' ? 503 : 500;
+        sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
+        logRequest(method, path, status, start, id);
+        return;
+      }
+      if (err instanceof LuaTimeoutError) {
+        log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
+        sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
+        logRequest(method, path, 503, start, id);
+        return;
+      }
+      log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
+      sendError(res, id, 500, 'internal server error');
+      logRequest(method, path, 500, start, id);
+    }
+  }
 
   function handle(req: AnyRequest, res: AnyResponse): void {
     inFlight++;
@@ -134,57 +194,10 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       }
     }
 
-    const reply = (out: HostResponse) => {
-      if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
-      try {
-        send(res, id, out.status, out.contentType, out.headers, out.body, method, acceptEncoding);
-      } catch (err) {
-        log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
-        sendError(res, id, 500, 'internal server error');
-        logRequest(method, path, 500, start, id);
-        return;
-      }
-      logRequest(method, path, out.status, start, id);
-    };
-
-    const fail = (err: unknown) => {
-      if (err instanceof LuaBudgetError) {
-        const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
-        log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
-        if (err.kind === 'memory') engine.collect().catch(() => undefined);
-        const status = err.kind === 'cpu' ? 503 : 500;
-        sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
-        logRequest(method, path, status, start, id);
-        return;
-      }
-      if (err instanceof LuaTimeoutError) {
-        log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
-        sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
-        logRequest(method, path, 503, start, id);
-        return;
-      }
-      log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
-      sendError(res, id, 500, 'internal server error');
-      logRequest(method, path, 500, start, id);
-    };
-
-    const dispatch = (body: Buffer | undefined) => {
-      let out: HostResponse | Promise<HostResponse>;
-      try {
-        out = engine.serve({ method, path, query, rawHeaders: raw, body, id, socket: req.socket },
-          { deadline: Date.now() + limits.handlerTimeoutMs });
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      // Only a handler that waited on the host answers from a promise.
-      if (out instanceof Promise) out.then(reply, fail);
-      else reply(out);
-    };
-
+    const ex = new Exchange(req, res, id, method, path, query, start, raw, acceptEncoding);
     if (options.static && (method === 'GET' || method === 'HEAD') && serveStatic(options.static)) return;
     if (contentLength <= 0 && !chunked) {
-      dispatch(undefined);
+      ex.dispatch(undefined);
       return;
     }
     // A client that goes away while sending its body never reaches dispatch.
@@ -217,7 +230,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     req.on('end', () => {
       if (failed || ended) return;
       ended = true;
-      dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      ex.dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
     req.on('error', () => {
       failed = true;
@@ -245,7 +258,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
         return true;
       }
       statics.serve(segments, req, res, { 'x-request-id': id }).then((status) => {
-        if (status === 0) return dispatch(undefined);
+        if (status === 0) return ex.dispatch(undefined);
         // A streamed file is in flight until its response closes.
         if (res.writableFinished || res.destroyed) finish();
         else res.once('close', finish);
