@@ -10,7 +10,8 @@ import { appFromTarget, AppSource } from '../core/runtime/app-source';
 import { RuntimeProfile } from '../core/runtime/launch';
 import { EmbeddedModules } from '../core/runtime/modules';
 import { AssetCache, cacheDir } from '../core/runtime/sea/asset-cache';
-import { APP_ASSET, BuildInfo, EmbeddedApp, featureAssetKey, MANIFEST_ASSET, WASM_ASSET } from '../core/runtime/sea/embedded';
+import { EmbeddedSource, EmbeddedStaticIndex } from '../core/runtime/http/static-files';
+import { APP_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET, BuildInfo, EmbeddedApp, featureAssetKey, MANIFEST_ASSET, WASM_ASSET } from '../core/runtime/sea/embedded';
 import { addRuntimeCommands, runIfWorker, RuntimeHost } from './runtime-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
@@ -80,7 +81,8 @@ function addInfoCommands(program: Command, info: BuildInfo, features: FeatureDef
       const pkgs = Object.entries(info.packages).map(([n, v]) => `${n} ${v}`).join(', ');
       print(`${info.name} (redox ${info.redox}, node ${process.version}, ${process.platform}-${process.arch})\n` +
         `distro: ${info.distro ?? 'custom'}\nfeatures: ${names.join(', ') || '(core only)'}\n` +
-        (pkgs ? `packages: ${pkgs}\n` : '') + (info.app ? `app: ${info.app.main} (embedded)\n` : ''));
+        (pkgs ? `packages: ${pkgs}\n` : '') + (info.app ? `app: ${info.app.main} (embedded)\n` : '') +
+        (info.static ? `static: ${info.static.files} files, ${info.static.bytes} bytes (embedded)\n` : ''));
     });
 }
 
@@ -111,6 +113,9 @@ export function main(features: FeatureDefinition[]): void {
     },
     setExitCode: (code) => { exitCode = code; },
     exit: (code) => process.stdout.write('', () => process.exit(code)),
+    embeddedStatic: () => (info.static
+      ? new EmbeddedSource(JSON.parse(asset(STATIC_INDEX_ASSET).toString('utf8')) as EmbeddedStaticIndex, asset(STATIC_DATA_ASSET))
+      : undefined),
   };
   addRuntimeCommands(program, host);
   addInfoCommands(program, info, features, print);

@@ -12,7 +12,7 @@ import { parseTarget, TARGET_NAMES } from '../core/build/targets';
 import { RedoxError } from '../core/errors';
 
 interface BuildFlags {
-  features?: string[]; distro?: string; allDistros?: boolean; app?: string; out: string; name?: string;
+  features?: string[]; distro?: string; allDistros?: boolean; app?: string; static?: string; out: string; name?: string;
   node?: string; nodeVersion?: string; target?: string; strip: boolean; with: string[]; budget?: string; json?: boolean; image?: string | true;
 }
 
@@ -74,6 +74,7 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
     .option('--distro <name>', 'the features of this distro (see `redox distros`)')
     .option('--all-distros', 'one binary per distro')
     .option('--app <file>', 'embed this Lua app (and the .lua files of its folder); the binary serves it when run with no command')
+    .option('--static <dir>', 'embed this folder\'s files; the binary serves them (as serve --static does) unless given another --static')
     .option('--out <dir>', 'output folder', 'dist')
     .option('--name <name>', 'binary file name [redox-<distro> or redox-custom]')
     .option('--node-version <version>', `base Node from the npm registry: ${SUPPORTED_MAJORS.join(', ')} (newest release of that line), an exact x.y.z, or host (the running node) [${DEFAULT_MAJOR}]`)

@@ -8,6 +8,8 @@ import { RuntimeProfile, runScript } from '../core/runtime/launch';
 import { AdminAddress, startOperatedPrimary, startOperatedService } from '../core/runtime/operated';
 import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
 import { createLogger, Logger } from '../core/runtime/log';
+import { HTTP_ENV, resolveHttpSettings } from '../core/runtime/http/settings';
+import { StaticSource } from '../core/runtime/http/static-files';
 import { parseWorkers, reportListening, WorkerSpec, workerSpec } from '../core/runtime/workers';
 
 export interface RuntimeHost {
@@ -21,6 +23,8 @@ export interface RuntimeHost {
   setExitCode(code: number): void;
   /** Asks the entry point to end the process now (after a graceful shutdown). */
   exit(code: number): void;
+  /** Static files built into a binary (redox build --static), served when --static is absent. */
+  embeddedStatic?(): StaticSource | undefined;
 }
 
 function selectionOptions(cmd: Command, host: RuntimeHost): Command {
@@ -48,6 +52,13 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
     serve.addOption(new Option(`${spec.flag} <${spec.kind === 'bytes' ? 'size' : spec.kind === 'ms' ? 'duration' : 'n'}>`,
       `${spec.description} [env: ${spec.env}, default: ${formatDefault(spec.kind, spec.default)}]`));
   }
+  serve
+    .option('--static <dir>', `serve the files of this folder (ETag, Range, 304) before the app [env: ${HTTP_ENV.static}]`)
+    .option('--static-prefix <path>', `URL path the static files live under, e.g. /assets [env: ${HTTP_ENV.staticPrefix}, default: /]`)
+    .option('--compress <on|off>', `gzip/brotli for compressible responses over 1 KiB [env: ${HTTP_ENV.compress}, default: on]`)
+    .option('--tls-cert <file>', `serve HTTPS with this PEM certificate (needs --tls-key) [env: ${HTTP_ENV.tlsCert}]`)
+    .option('--tls-key <file>', `the PEM private key of --tls-cert [env: ${HTTP_ENV.tlsKey}]`)
+    .option('--http2', `serve HTTP/2 (and HTTP/1.1) over TLS [env: ${HTTP_ENV.http2}=on]`);
   serve.option('-w, --workers <n>', 'worker processes, each with its own Lua VM; "auto" is one per core [env: REDOX_WORKERS, default: 1]');
   serve.option('--admin-port <port>', 'serve /healthz, /readyz (and /metrics with the metrics feature) on this port; 0 picks a free one [env: REDOX_ADMIN_PORT, default: off]');
   serve.option('--admin-host <host>', 'address of the admin listener [env: REDOX_ADMIN_HOST, default: 127.0.0.1]');
@@ -64,6 +75,10 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
       host: opts.host ?? process.env.HOST ?? '127.0.0.1',
       dev: Boolean(opts.dev),
       limitFlags,
+      httpFlags: {
+        static: opts.static, staticPrefix: opts.staticPrefix, compress: opts.compress,
+        tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, http2: opts.http2,
+      },
     };
     const admin = adminAddress(opts, spec.port);
     const workers = parseWorkers(opts.workers ?? process.env.REDOX_WORKERS, opts.workers !== undefined ? '--workers' : 'REDOX_WORKERS');
@@ -103,8 +118,9 @@ async function serveOne(host: RuntimeHost, spec: WorkerSpec, asWorker: boolean, 
   const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
   const profile = host.profile({ features: spec.features, distro: spec.distro });
   const app = host.app(spec.target);
+  const httpSettings = resolveHttpSettings(spec.httpFlags ?? {}, process.env, host.embeddedStatic?.());
   const log = createLogger();
-  const service = await startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin });
+  const service = await startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin, ...httpSettings });
   if (asWorker) reportListening(service.url);
   else process.stdout.write(`listening on ${service.url}${service.admin ? ` (admin ${service.admin.url})` : ''}\n`);
   onShutdown(log, () => service.close(), host);
@@ -114,6 +130,7 @@ async function supervise(host: RuntimeHost, spec: WorkerSpec, count: number, adm
   // Fail fast in the primary on what every worker would trip over.
   const profile = host.profile({ features: spec.features, distro: spec.distro });
   host.app(spec.target);
+  resolveHttpSettings(spec.httpFlags ?? {}, process.env, host.embeddedStatic?.());
   const log = createLogger();
   const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
   const group = await startOperatedPrimary(profile, spec, count, log, limits.shutdownMs, admin);

@@ -37,6 +37,9 @@ export const ERRORS = {
   REDOX_COMPILE: { exit: 1, summary: 'TypeScript failed to compile to Lua' },
   REDOX_INIT_NOT_EMPTY: { exit: 1, summary: 'redox init refuses a non-empty directory' },
   REDOX_IMAGE: { exit: 1, summary: 'the container image could not be prepared or built' },
+  REDOX_STATIC_DIR: { exit: 2, summary: 'the --static folder does not exist or is not a folder' },
+  REDOX_TLS_FILE: { exit: 1, summary: 'a --tls-cert or --tls-key file cannot be read' },
+  REDOX_TLS_INVALID: { exit: 1, summary: 'the TLS certificate or key is not valid PEM, or the key does not belong to the certificate' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -312,7 +312,7 @@ test('tree shaking: left-out features leave no code or addon behind (metafile an
   assert.deepEqual(nodeAssets(ALL, 'redox-minimal'), []);
   assert.deepEqual(nodeAssets(CUSTOM, 'redox-custom'), ['redox/assets/better_sqlite3.node']);
   const minimal = manifest(ALL, 'redox-minimal');
-  assert.deepEqual(Object.keys(minimal.packages).sort(), ['commander', 'wasmoon']);
+  assert.deepEqual(Object.keys(minimal.packages).sort(), ['busboy', 'commander', 'streamsearch', 'wasmoon'], 'core: busboy (req:form) and its streamsearch');
   assert.deepEqual(Object.keys(minimal.sizes.features), []);
   const custom = manifest(CUSTOM, 'redox-custom');
   assert.ok(custom.sizes.features.sqlite.assets > 1_000_000, 'sqlite carries its addon');

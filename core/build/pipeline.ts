@@ -12,7 +12,7 @@ import { BuildManifest, MANIFEST_SUFFIX, METAFILE_SUFFIX } from './manifest';
 import { metafilePath } from './metafile';
 import { addonNeeds, BuildRequest, Plan, planBuild, Target } from './plan';
 import { addonFor, installedFits } from './addons';
-import { BuildInfo, MANIFEST_ASSET } from '../runtime/sea/embedded';
+import { BuildInfo, MANIFEST_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET } from '../runtime/sea/embedded';
 import { generateBlob, injectBlob, prepareBase, stripsOn } from './sea';
 import { checkInjectedPe, smokeTest } from './smoke';
 import { formatBytes, SizesReport, writeFolderReports } from './sizes';
@@ -87,11 +87,13 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
     packages: Object.fromEntries(Object.entries(packages).sort(([a], [b]) => a.localeCompare(b))),
     assets: Object.fromEntries(Object.entries(assets).sort(([a], [b]) => a.localeCompare(b)).map(([k, a]) => [k, { sha256: a.sha256, bytes: a.bytes }])),
     app: plan.app ? { main: plan.app.main, attr: plan.app.attr, files: Object.keys(plan.app.files) } : null,
+    static: plan.static ? { files: plan.static.files, bytes: plan.static.bytes } : null,
   };
   const infoFile = path.join(work, 'manifest.json');
   fs.writeFileSync(infoFile, JSON.stringify(info));
   const seaAssets: Record<string, string> = { [MANIFEST_ASSET]: infoFile };
   for (const key of Object.keys(info.assets)) seaAssets[key] = assets[key].file;
+  if (plan.static) Object.assign(seaAssets, { [STATIC_INDEX_ASSET]: plan.static.indexFile, [STATIC_DATA_ASSET]: plan.static.dataFile });
 
   const blobFile = path.join(work, 'sea-prep.blob');
   const blob = await step('blob', () => generateBlob(plan.base, work, { main: bundleFile, output: blobFile, assets: seaAssets }), (b) => formatBytes(b.length));

@@ -17,6 +17,7 @@ import { LocalFeature, loadLocalFeatures } from './local-features';
 import { prepareOutDir } from './out-dir';
 import { loadProject } from './project';
 import { EmbeddedApp } from '../runtime/sea/embedded';
+import { CollectedStatic, collectStatic } from './static-assets';
 
 export interface BuildRequest {
   /** Folder that relative paths and redox.json are read from. */
@@ -44,6 +45,8 @@ export interface BuildRequest {
   budget?: string;
   /** Also write a Containerfile and build a FROM scratch image: true, or the NAME:TAG to use. */
   image?: string | true;
+  /** Folder of static files to embed (--static). */
+  static?: string;
   /** Read redox.json from cwd when it exists [true]. */
   project?: boolean;
 }
@@ -63,6 +66,7 @@ export interface Plan {
   base: BaseNode;
   outDir: string;
   app: EmbeddedApp | null;
+  static: CollectedStatic | null;
   strip: boolean;
   targets: Target[];
 }
@@ -142,8 +146,9 @@ export async function planBuild(root: string, request: BuildRequest, workDir: st
   }
   const base = await resolveBase({ node: request.node, nodeVersion: request.nodeVersion, target: request.target }, note);
   checkAddonsBuildable(base, needs);
+  const statics = request.static ? collectStatic(request.static, request.cwd, workDir) : null;
   if (base.platform === 'win32') for (const t of targets) if (!t.name.endsWith('.exe')) t.name += '.exe';
   const outDir = prepareOutDir(request.out ?? 'dist', request.cwd);
   const redoxVersion = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version as string;
-  return { root, redoxVersion, catalogue, locals, base, outDir, app, strip: request.strip ?? true, targets };
+  return { root, redoxVersion, catalogue, locals, base, outDir, app, static: statics, strip: request.strip ?? true, targets };
 }

@@ -12,6 +12,7 @@ internal.provide("json", json)
 internal.provide("redox", {
   router = router.router, abort = response.abort, sleep = host.sleep, now = host.now, env = host.env,
   version = host.version, features = host.features, null = json.null,
+  cors = require("redox.core.cors").cors, html = require("redox.core.html"),
 })
 local log = {}
 for _, level in ipairs({ "debug", "info", "warn", "error" }) do

@@ -5,6 +5,7 @@ local host, internal = ...
 local json = require("redox.core.json")
 local router = require("redox.core.router")
 local response = require("redox.core.response")
+local cookies = require("redox.core.cookies")
 local M = {}
 
 -- Requests --------------------------------------------------------------------------------
@@ -41,6 +42,16 @@ function lazy.query(self)
   return q
 end
 
+--- Cookies the client sent (name -> value); malformed ones are left out.
+function lazy.cookies(self)
+  return cookies.parse(self.headers.cookie)
+end
+
+--- Whether the request came over TLS.
+function lazy.secure()
+  return host.secure == true
+end
+
 local req_mt = { __name = "redox.request" }
 req_mt.__index = function(self, k)
   local m = Request[k]
@@ -73,6 +84,33 @@ function Request:json()
   if not ok then response.abort(400, "invalid JSON body: " .. tostring(value):gsub("^json%.decode: ", "")) end
   rawset(self, "_json", value)
   return value
+end
+
+local FORM_OPTIONS = { max_field_size = true, max_file_size = true, max_parts = true }
+
+--- The body as a form (urlencoded or multipart): { fields = {name = value or list},
+--- files = {name = {field, filename, content_type, data}}, file_list = {...} }. A body that is not
+--- a form answers 415, a malformed one 400, a part over the given limits 413.
+function Request:form(opts)
+  local cached = rawget(self, "_form")
+  if cached ~= nil then return cached end
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("req:form: options must be a table, got " .. type(opts), 2) end
+    for k, v in pairs(opts) do
+      if not FORM_OPTIONS[k] then error("req:form: unknown option '" .. tostring(k) .. "' (allowed: max_field_size, max_file_size, max_parts)", 2) end
+      if math.type(v) ~= "integer" or v < 1 then error("req:form: " .. k .. " must be a positive integer", 2) end
+    end
+  else opts = {} end
+  local form, status, message = host.parse_form(self.headers["content-type"] or "", Request.body(self),
+    opts.max_field_size, opts.max_file_size, opts.max_parts)
+  if form == nil then response.abort(status, message) end
+  local files = {}
+  for _, f in ipairs(form.file_list) do
+    if files[f.field] == nil then files[f.field] = f end
+  end
+  form.files = files
+  rawset(self, "_form", form)
+  return form
 end
 
 M.abort = response.abort

@@ -4,6 +4,7 @@
 export const RESPONSE_LUA = String.raw`
 local host, internal = ...
 local json = require("redox.core.json")
+local cookies = require("redox.core.cookies")
 local M = {}
 
 -- Content types the host knows by number (core/runtime/engine-response.ts).
@@ -26,7 +27,7 @@ function M.abort(status, message, headers)
 end
 
 local response_mt = { __name = "redox.response" }
-local RESPONSE_KEYS = { status = true, headers = true, body = true, json = true }
+local RESPONSE_KEYS = { status = true, headers = true, body = true, json = true, cookies = true }
 local invalid_mt = { __name = "redox.invalid_response", __tostring = function(e) return e.message end }
 M.invalid_mt = invalid_mt
 
@@ -48,7 +49,7 @@ end
 
 local function shape_table(res)
   for k in pairs(res) do
-    if not RESPONSE_KEYS[k] then invalid("unknown key '" .. tostring(k) .. "' in response table (allowed: status, headers, body, json)") end
+    if not RESPONSE_KEYS[k] then invalid("unknown key '" .. tostring(k) .. "' in response table (allowed: status, headers, body, json, cookies)") end
   end
   local status = res.status or 200
   if math.type(status) ~= "integer" or status < 100 or status > 599 then
@@ -69,6 +70,15 @@ local function shape_table(res)
         headers[name:lower()] = check_header(name, value)
       end
     end
+  end
+  if res.cookies ~= nil then
+    local ok, list = pcall(cookies.headers, res.cookies, host.secure == true)
+    if not ok then invalid(tostring(list)) end
+    headers = headers or {}
+    local old = headers["set-cookie"]
+    if type(old) == "string" then table.insert(list, 1, old)
+    elseif type(old) == "table" then for i = #old, 1, -1 do table.insert(list, 1, old[i]) end end
+    if #list > 0 then headers["set-cookie"] = list end
   end
   local body, ctype = res.body, nil
   if res.json ~= nil then

@@ -10,11 +10,17 @@ import { PRELUDE_LUA } from '../lua/prelude.lua';
 import { REGISTRY } from '../lua/registry';
 import { RESPONSE_LUA } from '../lua/response.lua';
 import { ROUTER_LUA } from '../lua/router.lua';
+import { COOKIES_LUA } from '../lua/cookies.lua';
+import { CORS_LUA } from '../lua/cors.lua';
+import { HTML_LUA } from '../lua/html.lua';
 import { LuaVM, RawFunction } from '../lua/vm';
 
 /** The core modules, by the name they require one another with. */
 const CORE_MODULES: [string, string][] = [
   ['redox.core.json', JSON_LUA],
+  ['redox.core.cookies', COOKIES_LUA],
+  ['redox.core.cors', CORS_LUA],
+  ['redox.core.html', HTML_LUA],
   ['redox.core.response', RESPONSE_LUA],
   ['redox.core.router', ROUTER_LUA],
   ['redox.core.http', HTTP_LUA],

@@ -4,7 +4,8 @@
 import { LuaApi, LuaState, LUA_REGISTRYINDEX, T_NUMBER, T_TABLE } from '../lua/api';
 import { async, HostFunction, sync } from '../lua/host';
 import { encodeJson } from '../lua/json-encode';
-import { LuaMulti } from '../lua/marshal';
+import { LuaMulti, LuaValue } from '../lua/marshal';
+import { FormError, parseForm } from './http/form';
 import { RawFunction } from '../lua/vm';
 import { Level, Logger } from './log';
 import { ModuleSource } from './modules';
@@ -39,6 +40,14 @@ export function hostFunctions(settings: HostSettings): Record<string, HostFuncti
       return new Promise<void>((resolve) => setTimeout(resolve, ms));
     }, { name: 'redox.sleep' }),
     now: sync(() => Date.now(), { name: 'redox.now' }),
+    // req:form(): busboy on the body the server already holds; FormError carries the status.
+    parse_form: async((contentType: Buffer, body: Buffer, fieldBytes?: number, fileBytes?: number, parts?: number) =>
+      parseForm(contentType.toString('latin1'), body, { fieldBytes: fieldBytes ?? Infinity, fileBytes: fileBytes ?? Infinity, parts: parts ?? 1000 })
+        .then((form) => new LuaMulti([{ fields: form.fields, file_list: form.file_list as unknown as LuaValue }]),
+          (err: unknown) => {
+            if (err instanceof FormError) return new LuaMulti([undefined, err.status, err.message]);
+            throw err;
+          }), { name: 'req:form', bytes: true }),
     env: sync((name: unknown) => {
       if (typeof name !== 'string') throw new TypeError(`redox.env expects a variable name, got ${typeof name}`);
       return envAllowed(name) ? process.env[name] : undefined;

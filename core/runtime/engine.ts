@@ -39,6 +39,8 @@ export interface EngineOptions {
   write?: (bytes: Buffer) => void;
   /** Per-request CPU budget and heap limit; 0 or absent disables each. */
   budgets?: { cpuMs: number; memoryBytes: number };
+  /** Requests arrive over TLS (req.secure; cookies get Secure by default). */
+  secure?: boolean;
 }
 
 /** A request in the older, text form (dispatch); serve takes HostRequest. */
@@ -98,7 +100,7 @@ export class Engine implements RequestEngine {
     this.entries = await bootCore(vm, {
       functions: hostFunctions({ features: this.features, catalogue: options.catalogue, modules: options.modules, log: options.log, write: options.write }),
       raw: { ...rawHostFunctions(vm.api), ...this.slots.rawFunctions(), set_routes: this.app.rawFunction() },
-      values: { dev: Boolean(options.dev), version: options.version, features: this.features },
+      values: { dev: Boolean(options.dev), version: options.version, features: this.features, secure: Boolean(options.secure) },
     });
     for (const def of orderForInstall(options.features)) await this.installFeature(def);
     const budgets = options.budgets;

@@ -8,6 +8,7 @@ import { AppSource } from './app-source';
 import { Limits } from './limits';
 import { Logger } from './log';
 import { RunningServer, startServer } from './server';
+import { HttpSettings } from './http/settings';
 
 /** What a runtime consists of: in development, resolved from features.json; in a binary,
  *  fixed at build time. */
@@ -43,6 +44,8 @@ export interface EngineSettings {
   log: Logger;
   dev?: boolean;
   budgets?: { cpuMs: number; memoryBytes: number };
+  /** Requests come over TLS: req.secure, and Secure cookies by default. */
+  secure?: boolean;
 }
 
 export function createEngine(profile: RuntimeProfile, app: AppSource, settings: EngineSettings): Promise<Engine> {
@@ -56,10 +59,11 @@ export function createEngine(profile: RuntimeProfile, app: AppSource, settings: 
     version: profile.version,
     dev: settings.dev,
     budgets: settings.budgets,
+    secure: settings.secure,
   });
 }
 
-export interface ServeSettings extends EngineSettings {
+export interface ServeSettings extends EngineSettings, Partial<HttpSettings> {
   host: string;
   port: number;
   limits: Limits;
@@ -73,7 +77,7 @@ export interface Service extends RunningServer {
 
 export async function startService(profile: RuntimeProfile, app: AppSource, settings: ServeSettings): Promise<Service> {
   const budgets = { cpuMs: settings.limits.cpuBudgetMs, memoryBytes: settings.limits.memoryBytes };
-  const engine = await createEngine(profile, app, { ...settings, budgets });
+  const engine = await createEngine(profile, app, { ...settings, budgets, secure: Boolean(settings.tls) });
   try {
     await engine.loadApp(app.main, app.attr);
     const server = await startServer(engine, settings);

@@ -1,6 +1,5 @@
 // The HTTP front: node:http in, one Lua coroutine per request, limits enforced before Lua
 // sees anything, and a graceful drain on shutdown.
-import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { HostResponse, RequestEngine } from './engine';
 import { Logger } from './log';
@@ -8,6 +7,10 @@ import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
 import { Limits } from './limits';
 import type { CompletedRequest, RequestObserver } from '../feature';
+import { compressResponse } from './http/compress';
+import { AnyRequest, AnyResponse, connectionCloser, createListener } from './http/listener';
+import { StaticFiles, staticSegments } from './http/static-files';
+import { TlsMaterial } from './http/tls';
 
 export interface ServerOptions {
   host: string;
@@ -16,6 +19,12 @@ export interface ServerOptions {
   log: Logger;
   /** Told about every request (features' operations hooks, e.g. metrics). */
   observer?: RequestObserver;
+  /** Files answered before the app (--static). */
+  static?: StaticFiles;
+  /** gzip/brotli for compressible responses (--compress, default on). */
+  compress?: boolean;
+  /** HTTPS (and HTTP/2 when tls.http2) instead of plain HTTP. */
+  tls?: TlsMaterial;
 }
 
 export interface RunningServer {
@@ -39,41 +48,40 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     if (draining && inFlight === 0 && drained) drained();
   };
 
-  const server = http.createServer({
-    maxHeaderSize: limits.headerBytes,
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    // Node checks the two timeouts above only this often (default 30 s): slow clients must be
-    // cut off close to the limit.
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-  }, handle);
+  const server = createListener(limits, options.tls, handle);
+  const closer = connectionCloser(server);
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
-  if (limits.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  if (limits.maxRequestsPerSocket > 0 && 'maxRequestsPerSocket' in server) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  const compress = options.compress !== false;
 
-  /** Frames and sends a response; every request ends here exactly once (in-flight count). */
-  const send = (res: http.ServerResponse, id: string, status: number, contentType: string | undefined, extra: string[] | undefined, body: Buffer | string | undefined) => {
+  /** Frames and sends a response; every request ends here exactly once (in-flight count).
+   *  With `method` (handler responses), the body may be compressed. */
+  const send = (res: AnyResponse, id: string, status: number, contentType: string | undefined, extra: string[] | undefined,
+    body: Buffer | string | undefined, method?: string, acceptEncoding?: string) => {
     const headers = extra ?? [];
     if (contentType !== undefined) headers.push('content-type', contentType);
+    if (compress && method !== undefined) body = compressResponse(acceptEncoding, method, status, headers, body);
     headers.push('x-request-id', id);
     // Explicit length: writeHead with a header list would otherwise fall back to chunked.
     if (body !== undefined && status !== 204 && status !== 304) {
       headers.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
     }
-    if (draining) headers.push('connection', 'close');
+    // HTTP/2 has no connection header (node:http2 refuses it).
+    if (draining && !isHttp2(res)) headers.push('connection', 'close');
     // Throws on a header value node refuses; the caller then answers 500 (and counts that one).
-    res.writeHead(status, headers);
-    res.end(body);
+    res.writeHead(status, headers as unknown as import('node:http2').OutgoingHttpHeaders);
+    if (body === undefined) res.end();
+    else res.end(body);
     finish();
   };
 
-  const sendError = (res: http.ServerResponse, id: string, status: number, message: string, extra?: string[]) => {
+  const sendError = (res: AnyResponse, id: string, status: number, message: string, extra?: string[]) => {
     if (res.headersSent) {
       res.destroy();
       finish();
       return;
     }
-    send(res, id, status, JSON_TYPE, extra, JSON.stringify({ error: message, request_id: id }));
+    send(res, id, status, JSON_TYPE, isHttp2(res) ? undefined : extra, JSON.stringify({ error: message, request_id: id }));
   };
 
   // Every answered request ends here once: the observer hears about it with its route pattern.
@@ -89,14 +97,15 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
    *  `dispatch` is where the request enters the engine. */
   class Exchange {
     constructor(
-      readonly req: http.IncomingMessage, readonly res: http.ServerResponse, readonly id: string,
+      readonly req: AnyRequest, readonly res: AnyResponse, readonly id: string,
       readonly method: string, readonly path: string, readonly query: string, readonly start: number,
+      readonly rawHeaders: string[], readonly acceptEncoding: string | undefined,
     ) {}
 
     dispatch(body: Buffer | undefined): void {
       let out: HostResponse | Promise<HostResponse>;
       try {
-        out = engine.serve({ method: this.method, path: this.path, query: this.query, rawHeaders: this.req.rawHeaders, body, id: this.id, socket: this.req.socket },
+        out = engine.serve({ method: this.method, path: this.path, query: this.query, rawHeaders: this.rawHeaders, body, id: this.id, socket: this.req.socket },
           { deadline: Date.now() + limits.handlerTimeoutMs });
       } catch (err) {
         this.fail(err);
@@ -111,7 +120,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       const { res, id, method, path } = this;
       if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
       try {
-        send(res, id, out.status, out.contentType, out.headers, out.body);
+        send(res, id, out.status, out.contentType, out.headers, out.body, method, this.acceptEncoding);
       } catch (err) {
         log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
         sendError(res, id, 500, 'internal server error');
@@ -144,27 +153,34 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     }
   }
 
-  function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  function handle(req: AnyRequest, res: AnyResponse): void {
     inFlight++;
     observer?.started?.();
     const start = performance.now();
-    const raw = req.rawHeaders;
+    const h2 = isHttp2(res);
+    // HTTP/2 pseudo-headers (:method, :path, ...) are not headers for the app.
+    const raw = h2 ? withoutPseudoHeaders(req.rawHeaders) : req.rawHeaders;
     let incomingId: string | undefined;
     let contentLength = -1;
     let chunked = false;
+    let acceptEncoding: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      // Lower-case only names as long as the three we look for (x-request-id, content-length,
-      // transfer-encoding): this loop runs for every header of every request.
+      // Lower-case only names as long as the ones we look for (x-request-id, content-length,
+      // accept-encoding, transfer-encoding): this loop runs for every header of every request.
       const len = name.length;
-      if (len !== 12 && len !== 14 && len !== 17) continue;
+      if (len !== 12 && len !== 14 && len !== 15 && len !== 17) continue;
       const lower = name.toLowerCase();
       if (lower === 'x-request-id') incomingId = raw[i + 1];
       else if (lower === 'content-length') contentLength = Number(raw[i + 1]);
+      else if (lower === 'accept-encoding') acceptEncoding = raw[i + 1];
       else if (lower === 'transfer-encoding') chunked = true;
     }
     const id = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     const method = req.method ?? 'GET';
+    // HTTP/2 bodies have no framing header: read one unless the stream already ended.
+    if (h2 && contentLength < 0 && !(req as import('node:http2').Http2ServerRequest).stream.readableEnded
+      && method !== 'GET' && method !== 'HEAD') chunked = true;
     const url = req.url ?? '/';
     if (url.length > limits.urlBytes) {
       sendError(res, id, 414, `URL longer than ${limits.urlBytes} bytes`);
@@ -185,7 +201,8 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       }
     }
 
-    const ex = new Exchange(req, res, id, method, path, query, start);
+    const ex = new Exchange(req, res, id, method, path, query, start, raw, acceptEncoding);
+    if (options.static && (method === 'GET' || method === 'HEAD') && serveStatic(options.static)) return;
     if (contentLength <= 0 && !chunked) {
       ex.dispatch(undefined);
       return;
@@ -234,7 +251,35 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       // The rest of the body is not read: close the connection after answering.
       sendError(res, id, 413, `request body larger than ${limits.bodyBytes} bytes`, ['connection', 'close']);
       logRequest(method, path, 413, start, id);
-      res.on('finish', () => req.socket.destroySoon());
+      res.on('finish', () => {
+        // HTTP/2: end only this stream (NO_ERROR asks the client to stop sending), not the session.
+        if (h2) (req as import('node:http2').Http2ServerRequest).stream.close();
+        else req.socket.destroySoon();
+      });
+    }
+
+    /** Answers from the static files when the path is theirs; false hands the request on. */
+    function serveStatic(statics: StaticFiles): boolean {
+      const segments = staticSegments(q < 0 ? url : url.slice(0, q), statics.prefix);
+      if (segments === null) return false;
+      if (segments === 'reject') {
+        // A path that tries to leave the folder is answered like a missing file.
+        sendError(res, id, 404, 'not found');
+        logRequest(method, path, 404, start, id);
+        return true;
+      }
+      statics.serve(segments, req, res, { 'x-request-id': id }).then((status) => {
+        if (status === 0) return ex.dispatch(undefined);
+        // A streamed file is in flight until its response closes.
+        if (res.writableFinished || res.destroyed) finish();
+        else res.once('close', finish);
+        logRequest(method, path, status, start, id);
+      }, (err: Error) => {
+        log.error('static file failed', { method, path, request_id: id, error: err.message });
+        sendError(res, id, 500, 'internal server error');
+        logRequest(method, path, 500, start, id);
+      });
+      return true;
     }
   }
 
@@ -249,7 +294,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     });
     server.listen(options.port, options.host, () => resolve());
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
     // Node answers 431 for oversized headers itself; answer the rest with a plain 400.
     if (!socket.writable) return;
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
@@ -260,14 +305,14 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   const address = server.address() as import('node:net').AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     port: address.port,
     close: () => new Promise<void>((resolve) => {
       draining = true;
       server.close(() => resolve());
-      server.closeIdleConnections();
+      closer.idle();
       const done = () => {
-        server.closeAllConnections();
+        closer.all();
         resolve();
       };
       if (inFlight === 0) return done();
@@ -282,4 +327,14 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       };
     }),
   };
+}
+
+function isHttp2(res: AnyResponse): boolean {
+  return 'stream' in res;
+}
+
+function withoutPseudoHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].charCodeAt(0) !== 58) out.push(raw[i], raw[i + 1]);
+  return out;
 }

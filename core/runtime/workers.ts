@@ -19,6 +19,8 @@ export interface WorkerSpec {
   port: number;
   dev: boolean;
   limitFlags: Record<string, string>;
+  /** --static, --compress, --tls-* and --http2 as given (see http/settings). */
+  httpFlags?: import('./http/settings').HttpFlags;
 }
 
 export function parseWorkers(text: string | undefined, source: string): number {

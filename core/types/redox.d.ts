@@ -41,6 +41,62 @@ declare namespace redox {
     body(): string;
     /** The body decoded as JSON; an empty or invalid body answers 400 without reaching your code. */
     json<T = any>(): T;
+    /** Cookies from the Cookie header by name; malformed ones are left out. */
+    readonly cookies: Record<string, string>;
+    /** Whether the request came over TLS (--tls-cert). */
+    readonly secure: boolean;
+    /** The body as a urlencoded or multipart form; not a form answers 415, a malformed one 400,
+     *  a part over the limits 413. */
+    form(options?: FormOptions): Form;
+  }
+
+  interface FormOptions {
+    max_field_size?: number;
+    max_file_size?: number;
+    max_parts?: number;
+  }
+
+  interface FormFile {
+    field: string;
+    filename: string;
+    content_type: string;
+    /** The file's bytes. */
+    data: string;
+  }
+
+  interface Form {
+    /** Field values by name; a repeated name gives a list. */
+    fields: Record<string, string | string[]>;
+    /** The first file sent under each field name. */
+    files: Record<string, FormFile>;
+    /** Every file, in the order sent. */
+    file_list: FormFile[];
+  }
+
+  /** A cookie to set: its value, or options. Defaults: Path=/, HttpOnly, SameSite=Lax, Secure
+   *  over TLS. `false` deletes the cookie. */
+  type Cookie = string | false | {
+    value?: string;
+    max_age?: number;
+    /** Epoch seconds or an HTTP date. */
+    expires?: number | string;
+    path?: string | false;
+    domain?: string;
+    same_site?: 'Lax' | 'Strict' | 'None' | false;
+    secure?: boolean;
+    http_only?: boolean;
+  };
+
+  interface CorsOptions {
+    /** "*" (default), an origin, or a list of exact origins. */
+    origins?: string | string[];
+    methods?: string | string[];
+    /** Allowed request headers (default: those the preflight asks for). */
+    headers?: string | string[];
+    /** Response headers scripts may read. */
+    expose?: string | string[];
+    credentials?: boolean;
+    max_age?: number;
   }
 
   /** A response with a text (or binary) body; content-type defaults to text/plain. */
@@ -48,6 +104,7 @@ declare namespace redox {
     status?: number;
     headers?: Headers;
     body?: string;
+    cookies?: Record<string, Cookie>;
   }
 
   /** A response encoded as JSON; content-type defaults to application/json. */
@@ -55,6 +112,7 @@ declare namespace redox {
     status?: number;
     headers?: Headers;
     json: unknown;
+    cookies?: Record<string, Cookie>;
   }
 
   /** What a handler returns: a string (200 text), a table, or nothing (204). */
@@ -107,6 +165,15 @@ declare namespace redox {
     readonly features: string[];
     /** JSON null (the same value as json.null). */
     readonly null: json.Null;
+    /** Middleware answering CORS preflights and adding CORS headers for allowed origins. */
+    cors(this: void, options?: CorsOptions): Middleware;
+    /** HTML helpers. */
+    readonly html: Html;
+  }
+
+  interface Html {
+    /** Escapes & < > " ' for HTML text and quoted attributes; nil gives "". */
+    escape(this: void, text: unknown): string;
   }
 }
 

@@ -4,7 +4,10 @@ import app from './app';
 // A request like the ones the server hands to handlers.
 function request(method: redox.Method, path: string, body = ''): redox.NormalizedResponse {
   const req: redox.Request = {
-    method, path, params: {}, query: {}, headers: {}, ip: '127.0.0.1', id: 'test',
+    method, path, params: {}, query: {}, headers: {}, ip: '127.0.0.1', id: 'test', cookies: {}, secure: false,
+    form() {
+      return { fields: {}, files: {}, file_list: [] };
+    },
     body() {
       return body;
     },

@@ -14,6 +14,7 @@ import { createEngine, RuntimeProfile, startService, Service } from '../../core/
 import { FileModules } from '../../core/runtime/modules';
 import { createLogger, Logger } from '../../core/runtime/log';
 import { resolveLimits } from '../../core/runtime/limits';
+import { HttpSettings } from '../../core/runtime/http/settings';
 import { FEATURES } from '../../features/index';
 
 export const ROOT = projectRoot();
@@ -56,14 +57,15 @@ export async function luaWith(features: string[], appDir = tempDir()): Promise<L
 }
 
 /** Serves Lua source in-process over real HTTP on a free port. */
-export async function serveLua(code: string, features: string[] = [], options: { dev?: boolean; limits?: Record<string, string>; dir?: string } = {}): Promise<Service & { log: ReturnType<typeof memoryLogger> }> {
+export async function serveLua(code: string, features: string[] = [],
+  options: { dev?: boolean; limits?: Record<string, string>; dir?: string; http?: Partial<HttpSettings> } = {}): Promise<Service & { log: ReturnType<typeof memoryLogger> }> {
   const dir = options.dir ?? tempDir();
   fs.writeFileSync(path.join(dir, 'app.lua'), code);
   const log = memoryLogger();
   const service = await startService(profileFor(features), {
     modules: new FileModules(dir),
     main: { source: Buffer.from(code), chunkName: 'app.lua' },
-  }, { host: '127.0.0.1', port: 0, limits: resolveLimits(options.limits ?? {}), log, dev: options.dev });
+  }, { host: '127.0.0.1', port: 0, limits: resolveLimits(options.limits ?? {}), log, dev: options.dev, ...options.http });
   return Object.assign(service, { log });
 }
 
@@ -91,7 +93,7 @@ export function spawnRedox(args: string[], options: { cwd?: string; env?: NodeJS
 export async function listeningUrl(p: Spawned, timeoutMs = 15_000): Promise<string> {
   const start = Date.now();
   for (;;) {
-    const m = /listening on (http:\/\/\S+)/.exec(p.stdout());
+    const m = /listening on (https?:\/\/\S+)/.exec(p.stdout());
     if (m) return m[1];
     if (p.child.exitCode !== null) throw new Error(`server exited (${p.child.exitCode}): ${p.stderr()} ${p.stdout()}`);
     if (Date.now() - start > timeoutMs) throw new Error(`server did not start: ${p.stderr()} ${p.stdout()}`);

@@ -4,6 +4,9 @@
 export const MANIFEST_ASSET = 'redox/manifest.json';
 export const WASM_ASSET = 'redox/glue.wasm';
 export const APP_ASSET = 'redox/app.json';
+/** Static files built in with --static: where each file is, and the bytes. */
+export const STATIC_INDEX_ASSET = 'redox/static/index.json';
+export const STATIC_DATA_ASSET = 'redox/static/data';
 /** Key of a feature asset (features.json "assets"), e.g. better_sqlite3.node. */
 export const featureAssetKey = (name: string) => `redox/assets/${name}`;
 
@@ -30,6 +33,8 @@ export interface BuildInfo {
   assets: Record<string, EmbeddedAsset>;
   /** The embedded app, when built with --app. */
   app: { main: string; attr: string | null; files: string[] } | null;
+  /** Static files embedded with --static (absent in binaries built before it existed). */
+  static?: { files: number; bytes: number } | null;
 }
 
 /** The embedded app's Lua files (APP_ASSET). */
