@@ -36,6 +36,23 @@ export class LuaTimeoutError extends Error {
   }
 }
 
+/** Thrown for a request whose VM was discarded after a forced stop (the watchdog). */
+export class LuaDiscardedError extends Error {
+  constructor() {
+    super('the Lua VM was discarded after a forced stop');
+    this.name = 'LuaDiscardedError';
+  }
+}
+
+/** Told when each budgeted Lua run starts and ends (the runtime's watchdog). */
+export interface RunGuard {
+  arm(ms: number): void;
+  disarm(): void;
+}
+
+// The in-VM hook should stop an overrun first; the watchdog steps in this much later.
+const GUARD_MARGIN_MS = 100;
+
 type Settled = { ok: true; value: LuaValue | void } | { ok: false; error: string };
 
 export interface DriveOptions {
@@ -78,9 +95,15 @@ export class LuaVM {
   private resumeError: string | null = null;
   private resumeCount = 0;
   private closed = false;
+  private discarded = false;
   private slice: Slice | null = null;
   private idleThreads: { T: LuaState; ref: number }[] = [];
   private hookInstalled = false;
+  private hook = 0;
+  /** The request coroutine being resumed right now (0 when none). */
+  private running: LuaState = 0;
+  /** Watchdog for Lua runs with a CPU budget or deadline; set by the runtime. */
+  guard: RunGuard | null = null;
   /** Address of global_State's totalbytes (GCdebt follows), found by calibration; 0 if unknown. */
   private heapCounter = 0;
 
@@ -113,6 +136,7 @@ export class LuaVM {
     if (this.hookInstalled) return;
     const { raw } = this.api;
     const hook = raw.addFunction((L: number) => this.onHook(L), 'vii');
+    this.hook = hook;
     raw._lua_sethook(this.L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
     this.hookInstalled = true;
     // Threads inherit the hook when created: drop the ones made before it.
@@ -154,6 +178,10 @@ export class LuaVM {
   private stopRunaway(L: LuaState, slice: Slice | null): void {
     if (slice === null || !slice.exceeded) return;
     const { raw } = this.api;
+    // From now on every instruction of this thread and of the request's coroutine traps: a pcall
+    // loop inside a C boundary (sort comparator, gsub callback, load reader) cannot run on.
+    raw._lua_sethook(L, this.hook, LUA_MASKCOUNT, 1);
+    if (this.running && this.running !== L) raw._lua_sethook(this.running, this.hook, LUA_MASKCOUNT, 1);
     if (raw._lua_isyieldable(L)) {
       raw._lua_yieldk(L, 0, 0, 0);
       return;
@@ -162,6 +190,23 @@ export class LuaVM {
     // fires again in the caller and yields from there.
     this.api.pushString(L, slice.exceeded === 'cpu' ? 'CPU budget exceeded' : 'memory limit exceeded');
     raw._lua_error(L);
+  }
+
+  /** Stops the running request at its next Lua instruction (called by the watchdog, on the
+   *  main thread, while that request's Lua run is on the stack). */
+  interrupt(): void {
+    const slice = this.slice;
+    if (!slice || !this.running || !this.hookInstalled) return;
+    slice.exceeded ??= 'cpu';
+    this.api.raw._lua_sethook(this.running, this.hook, LUA_MASKCOUNT, 1);
+  }
+
+  /** Forgets the state without running Lua again (not even __gc): after a forced stop it may
+   *  be mid-way through any C function. Waiting coroutines fail with LuaDiscardedError. */
+  discard(): void {
+    this.closed = true;
+    this.discarded = true;
+    this.idleThreads = [];
   }
 
   /** Lua's own count of heap bytes (totalbytes + GCdebt in global_State). */
@@ -323,6 +368,7 @@ export class LuaVM {
    * count; `finish` reads the `nres` results from the top of its stack.
    */
   async drive<R>(setup: (T: LuaState) => number, finish: (T: LuaState, nres: number) => R, options: DriveOptions = {}): Promise<R> {
+    if (this.discarded) throw new LuaDiscardedError();
     if (this.closed) throw new Error('the Lua VM is closed');
     const { raw } = this.api;
     let thread = this.idleThreads.pop();
@@ -344,10 +390,18 @@ export class LuaVM {
         if (slice) {
           slice.start = performance.now();
           this.slice = slice;
+          this.running = T;
+          const guard = this.guard;
+          if (guard) {
+            const left = Math.min(slice.cpuBudgetMs - slice.used, options.deadline === undefined ? Infinity : options.deadline - Date.now());
+            if (left < 2 ** 30) guard.arm(Math.max(0, left) + GUARD_MARGIN_MS);
+          }
           try {
             status = raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
           } finally {
+            guard?.disarm();
             this.slice = null;
+            this.running = 0;
             slice.used += performance.now() - slice.start;
           }
         } else {
@@ -372,6 +426,7 @@ export class LuaVM {
         raw._lua_settop(T, -nres - 1);
         if (!isHostWait) throw new LuaError('coroutine.yield was called outside of a coroutine');
         const settled = await withDeadline(pending, options.deadline);
+        if (this.discarded) throw new LuaDiscardedError();
         if (this.closed) throw new Error('the Lua VM was closed while a coroutine was waiting');
         if (settled.ok) {
           this.resumeError = null;

@@ -2,9 +2,10 @@
 // sees anything, and a graceful drain on shutdown.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Engine, LuaResponse } from './engine';
+import { LuaRequest, LuaResponse } from './engine';
+import type { RecoverableOptions } from './recovery';
 import { Logger } from './log';
-import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
+import { LuaBudgetError, LuaDiscardedError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
 import { Limits } from './limits';
 
@@ -25,7 +26,13 @@ export interface RunningServer {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, options: ServerOptions): Promise<RunningServer> {
+/** What the server dispatches to: an Engine, or the RecoveringEngine around one. */
+export interface Dispatcher {
+  dispatch(req: LuaRequest, options: RecoverableOptions): Promise<LuaResponse>;
+  collect(): Promise<void>;
+}
+
+export async function startServer(engine: Dispatcher, options: ServerOptions): Promise<RunningServer> {
   const { limits, log } = options;
   let inFlight = 0;
   let draining = false;
@@ -118,8 +125,38 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     }
 
     const dispatch = (body: Buffer | undefined) => {
+      const failed = (err: unknown) => {
+        // Already answered: a forced stop failed this request before its wait ended.
+        if (res.writableEnded) return;
+        if (err instanceof LuaBudgetError) {
+          const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
+          log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
+          if (err.kind === 'memory') engine.collect().catch(() => undefined);
+          const status = err.kind === 'cpu' ? 503 : 500;
+          sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
+          logRequest(method, path, status, start, id);
+          return;
+        }
+        if (err instanceof LuaDiscardedError) {
+          log.error('request failed: the watchdog stopped the Lua VM', { method, path, request_id: id });
+          // The stop may have unwound node:http's parser of this connection mid-request.
+          sendError(res, id, 503, 'request stopped: the Lua VM was restarted', ['connection', 'close']);
+          res.on('finish', () => req.socket.destroySoon());
+          logRequest(method, path, 503, start, id);
+          return;
+        }
+        if (err instanceof LuaTimeoutError) {
+          log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
+          sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
+          logRequest(method, path, 503, start, id);
+          return;
+        }
+        log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
+        sendError(res, id, 500, 'internal server error');
+        logRequest(method, path, 500, start, id);
+      };
       engine.dispatch({ method, path, query, headers: headerText, body, ip: req.socket.remoteAddress ?? '', id },
-        { deadline: Date.now() + limits.handlerTimeoutMs })
+        { deadline: Date.now() + limits.handlerTimeoutMs, onDiscard: failed })
         .then((out: LuaResponse) => {
           if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
           try {
@@ -131,26 +168,7 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
             return;
           }
           logRequest(method, path, out.status, start, id);
-        }, (err: unknown) => {
-          if (err instanceof LuaBudgetError) {
-            const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
-            log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
-            if (err.kind === 'memory') engine.collect().catch(() => undefined);
-            const status = err.kind === 'cpu' ? 503 : 500;
-            sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
-            logRequest(method, path, status, start, id);
-            return;
-          }
-          if (err instanceof LuaTimeoutError) {
-            log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
-            sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
-            logRequest(method, path, 503, start, id);
-            return;
-          }
-          log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
-          sendError(res, id, 500, 'internal server error');
-          logRequest(method, path, 500, start, id);
-        });
+        }, failed);
     };
 
     if (contentLength <= 0 && !chunked) {

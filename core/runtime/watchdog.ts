@@ -1,0 +1,140 @@
+// The watchdog: a thread outside the Lua call that stops a dispatch running past its deadline,
+// even inside one long C call (pattern backtracking, a table.sort comparator, a __gc finalizer)
+// where the in-VM budget hook cannot act.
+//
+// Cost while nothing overruns: two Atomics stores per Lua run and a thread that wakes every
+// POLL_MS. The inspector session is connected only once a deadline is missed.
+//   1. graceful: `Runtime.evaluate` runs on the main thread even while wasm runs; it calls the
+//      running owner's interrupt() (count hook of 1: the coroutine stops at its next instruction).
+//   2. forced: if the same run is still going graceMs later, `Runtime.terminateExecution`
+//      unwinds the whole JS stack (no catch or finally runs), and the owner is told through a
+//      message once the event loop is free again; it must discard its VM.
+import { Worker } from 'node:worker_threads';
+
+/** What the watchdog stops: the VM that armed it. */
+export interface WatchdogOwner {
+  /** Called on the main thread while the overrunning Lua run is on the stack. */
+  interrupt(): void;
+  /** Called after a forced stop, from the event loop: the VM's state is undefined now. */
+  forcedStop(): void;
+}
+
+const GEN = 0; // sequence number of the current Lua run
+const DEADLINE = 1; // ms since `base` after which the run is overdue; 0 when nothing runs
+const POLL_MS = 25;
+const INTERRUPT = Symbol.for('redox.watchdog.interrupt');
+
+// Runs in the watchdog thread. Plain JS: it is passed to the Worker as source, so it works the
+// same from build/ and inside a bundled single executable.
+const THREAD_SOURCE = String.raw`
+const { workerData, parentPort } = require('node:worker_threads');
+const inspector = require('node:inspector');
+const shared = new Int32Array(workerData.buffer);
+const { base, pollMs, graceMs, interruptKey } = workerData;
+let session = null;
+let gen = 0;
+let stage = 0; // 0 watching, 1 interrupt sent, 2 terminated
+let interruptedAt = 0;
+const post = (method, params) => {
+  if (!session) {
+    session = new inspector.Session();
+    session.connectToMainThread();
+  }
+  session.post(method, params, () => undefined);
+};
+setInterval(() => {
+  const deadline = Atomics.load(shared, ${DEADLINE});
+  const current = Atomics.load(shared, ${GEN});
+  if (deadline === 0 || current !== gen) {
+    gen = current;
+    stage = 0;
+    // The incident is over: an idle session would slow the main thread down.
+    if (deadline === 0 && session) { session.disconnect(); session = null; }
+    return;
+  }
+  const now = Date.now() - base;
+  if (now < deadline) return;
+  if (stage === 0) {
+    stage = 1;
+    interruptedAt = now;
+    post('Runtime.evaluate', { expression: 'globalThis[Symbol.for(' + JSON.stringify(interruptKey) + ')](' + gen + ')' });
+  } else if (stage === 1 && now - interruptedAt >= graceMs) {
+    // Checked again right before: stopping the next, innocent run would be worse than waiting.
+    if (Atomics.load(shared, ${GEN}) !== gen || Atomics.load(shared, ${DEADLINE}) === 0) return;
+    stage = 2;
+    post('Runtime.terminateExecution');
+    parentPort.postMessage({ terminated: gen, overdueMs: now - deadline });
+  }
+}, pollMs);
+`;
+
+export interface WatchdogOptions {
+  /** Time between the graceful interrupt and the forced stop. */
+  graceMs: number;
+}
+
+/** One per process: JS runs one Lua VM at a time, so one shared deadline covers them all. */
+export class Watchdog {
+  private readonly shared = new Int32Array(new SharedArrayBuffer(8));
+  private readonly base = Date.now();
+  private readonly thread: Worker;
+  private gen = 0;
+  private owner: WatchdogOwner | null = null;
+  /** Owners of recent runs by generation, kept until the run ends (a forced stop names one). */
+  private readonly stopped = new Map<number, WatchdogOwner>();
+  forcedStops = 0;
+
+  constructor(options: WatchdogOptions) {
+    (globalThis as Record<symbol, unknown>)[INTERRUPT] = (gen: number) => {
+      // Only the run that missed its deadline, and only while it is still on the stack.
+      if (gen === this.gen && this.owner && Atomics.load(this.shared, DEADLINE) !== 0) this.owner.interrupt();
+    };
+    this.thread = new Worker(THREAD_SOURCE, {
+      eval: true,
+      workerData: { buffer: this.shared.buffer, base: this.base, pollMs: POLL_MS, graceMs: options.graceMs, interruptKey: 'redox.watchdog.interrupt' },
+      // The thread must not inherit flags such as --inspect; it needs none.
+      execArgv: [],
+      stdout: false,
+      stderr: false,
+    });
+    this.thread.unref();
+    this.thread.on('message', (msg: { terminated?: number }) => {
+      if (msg.terminated === undefined) return;
+      const owner = this.stopped.get(msg.terminated);
+      this.stopped.delete(msg.terminated);
+      this.forcedStops++;
+      // terminateExecution skipped every finally: the run is still marked as running.
+      if (msg.terminated === this.gen) this.disarm();
+      owner?.forcedStop();
+    });
+  }
+
+  /** Marks the start of a Lua run that must end within `ms`. */
+  arm(owner: WatchdogOwner, ms: number): void {
+    this.owner = owner;
+    const gen = ++this.gen;
+    // Kept until disarm(): if the thread terminates this run, its message names the owner.
+    this.stopped.set(gen, owner);
+    Atomics.store(this.shared, GEN, gen);
+    Atomics.store(this.shared, DEADLINE, Math.max(1, Date.now() - this.base + Math.ceil(ms)));
+  }
+
+  /** Marks the end of the current Lua run. */
+  disarm(): void {
+    Atomics.store(this.shared, DEADLINE, 0);
+    this.stopped.delete(this.gen);
+    this.owner = null;
+  }
+
+  async close(): Promise<void> {
+    await this.thread.terminate();
+  }
+}
+
+let shared: Watchdog | null = null;
+
+/** The process's watchdog, created on first use (the first caller's graceMs applies). */
+export function processWatchdog(graceMs: number): Watchdog {
+  shared ??= new Watchdog({ graceMs });
+  return shared;
+}
