@@ -7,7 +7,7 @@ import { AppSource } from '../core/runtime/app-source';
 import { RuntimeProfile, runScript, startService } from '../core/runtime/launch';
 import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
 import { createLogger, Logger } from '../core/runtime/log';
-import { parseWorkers, reportListening, startWorkers, WorkerSpec, workerSpec } from '../core/runtime/workers';
+import { parseWorkers, reportListening, startHeartbeat, startWorkers, WorkerSpec, workerSpec } from '../core/runtime/workers';
 
 export interface RuntimeHost {
   /** The runtime for these flags. A binary ignores nothing: it rejects --features it lacks. */
@@ -88,7 +88,10 @@ async function serveOne(host: RuntimeHost, spec: WorkerSpec, asWorker: boolean):
   const app = host.app(spec.target);
   const log = createLogger();
   const service = await startService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev });
-  if (asWorker) reportListening(service.url);
+  if (asWorker) {
+    reportListening(service.url);
+    startHeartbeat(limits.heartbeatTimeoutMs);
+  }
   else process.stdout.write(`listening on ${service.url}\n`);
   onShutdown(log, () => service.close(), host);
 }
@@ -99,7 +102,7 @@ async function supervise(host: RuntimeHost, spec: WorkerSpec, count: number): Pr
   host.app(spec.target);
   const log = createLogger();
   const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
-  const supervisor = await startWorkers(spec, count, log, limits.shutdownMs);
+  const supervisor = await startWorkers(spec, count, log, limits.shutdownMs, limits.heartbeatTimeoutMs);
   process.stdout.write(`listening on ${supervisor.url} (${count} workers)\n`);
   onShutdown(log, () => supervisor.close(), host);
 }

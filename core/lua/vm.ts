@@ -9,6 +9,7 @@ import {
 } from './api';
 import { HostFunction } from './host';
 import { pushValue, readValue, LuaValue } from './marshal';
+import { ALLOC_CHECK_LUA } from './alloc-check.lua';
 
 const SENTINEL = 0x5ed0; // lightuserdata address that marks "waiting on the host"
 
@@ -52,6 +53,8 @@ export interface RunGuard {
 
 // The in-VM hook should stop an overrun first; the watchdog steps in this much later.
 const GUARD_MARGIN_MS = 100;
+// CPU time the __close handlers of an abandoned coroutine get.
+const CLOSE_BUDGET_MS = 50;
 
 type Settled = { ok: true; value: LuaValue | void } | { ok: false; error: string };
 
@@ -139,6 +142,7 @@ export class LuaVM {
     this.hook = hook;
     raw._lua_sethook(this.L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
     this.hookInstalled = true;
+    this.installAllocationCheck();
     // Threads inherit the hook when created: drop the ones made before it.
     for (const t of this.idleThreads) this.unref(t.ref);
     this.idleThreads = [];
@@ -190,6 +194,31 @@ export class LuaVM {
     // fires again in the caller and yields from there.
     this.api.pushString(L, slice.exceeded === 'cpu' ? 'CPU budget exceeded' : 'memory limit exceeded');
     raw._lua_error(L);
+  }
+
+  /** Wraps string.rep so a result that would not fit under the heap limit is refused before
+   *  the wasm heap grows for it. */
+  private installAllocationCheck(): void {
+    const { raw } = this.api;
+    const L = this.L;
+    const fn = this.compile(ALLOC_CHECK_LUA, '=[alloc check]');
+    this.pushRef(L, fn);
+    this.unref(fn);
+    this.pushRawFunction(L, (T) => {
+      const bytes = Number(raw._lua_tonumberx(T, 1, 0));
+      const slice = this.slice;
+      if (!slice || this.heapCounter === 0 || this.heapBytes() + bytes <= slice.memoryLimit) return 0;
+      slice.exceeded = 'memory';
+      // Stop at the next instruction even if the caller catches the error.
+      raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, 1);
+      if (this.running && this.running !== T) raw._lua_sethook(this.running, this.hook, LUA_MASKCOUNT, 1);
+      return this.raise(T, `not enough memory: a ${bytes}-byte string would exceed the Lua memory limit`);
+    });
+    if (raw._lua_pcallk(L, 1, 0, 0, 0, 0) !== LUA_OK) {
+      const message = this.api.toString(L, -1);
+      raw._lua_settop(L, 0);
+      throw new LuaError(`allocation check: ${message}`);
+    }
   }
 
   /** Stops the running request at its next Lua instruction (called by the watchdog, on the
@@ -445,9 +474,29 @@ export class LuaVM {
           raw._lua_settop(T, 0);
           this.idleThreads.push(thread);
         } else {
+          if (!reusable) this.closeAbandoned(T);
           this.unref(thread.ref);
         }
       }
+    }
+  }
+
+  /** Closes the pending to-be-closed variables of a coroutine that failed or was abandoned
+   *  (db:transaction rolls back this way), under a small budget of their own. */
+  private closeAbandoned(T: LuaState): void {
+    const { raw } = this.api;
+    if (this.hookInstalled) {
+      raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+      this.slice = { start: performance.now(), used: 0, cpuBudgetMs: CLOSE_BUDGET_MS, memoryLimit: Infinity, exceeded: null, collections: 0 };
+      this.running = T;
+      this.guard?.arm(CLOSE_BUDGET_MS + GUARD_MARGIN_MS);
+    }
+    try {
+      raw._lua_resetthread(T);
+    } finally {
+      this.guard?.disarm();
+      this.slice = null;
+      this.running = 0;
     }
   }
 

@@ -97,7 +97,6 @@ export class Watchdog {
       stdout: false,
       stderr: false,
     });
-    this.thread.unref();
     this.thread.on('message', (msg: { terminated?: number }) => {
       if (msg.terminated === undefined) return;
       const owner = this.stopped.get(msg.terminated);
@@ -107,6 +106,8 @@ export class Watchdog {
       if (msg.terminated === this.gen) this.disarm();
       owner?.forcedStop();
     });
+    // After the listener: adding one refs the thread again. It must not keep the process alive.
+    this.thread.unref();
   }
 
   /** Marks the start of a Lua run that must end within `ms`. */
