@@ -2,22 +2,33 @@
 // terminate a Lua run (one long C call, a looping __gc), the VM may be stopped in the middle of
 // any C function: it is discarded, every request it still holds gets 503, and a fresh VM is
 // booted from the same app and features while the server keeps accepting requests.
-import type { Engine, LuaRequest, LuaResponse } from './engine';
-import { DriveOptions, LuaDiscardedError } from '../lua/vm';
+import type { Engine, HostRequest, HostResponse, RequestEngine } from './engine';
+import type { DriveOptions } from '../lua/vm';
 import { Logger } from './log';
 import { Watchdog } from './watchdog';
 
 type Pending = (err: Error) => void;
 
+/** The request's VM was discarded after a forced stop: answered 503. */
+export class LuaDiscardedError extends Error {
+  constructor() {
+    super('the Lua VM was discarded after a forced stop');
+    this.name = 'LuaDiscardedError';
+  }
+}
+
 export interface RecoverableOptions extends DriveOptions {
   onDiscard?: Pending;
 }
 
-export class RecoveringEngine {
+export class RecoveringEngine implements RequestEngine {
   private current: Engine;
   private booting: Promise<Engine> | null = null;
-  /** Rejecters of the dispatches in flight on the current engine. */
+  /** Failure handlers of the requests waiting on the host in the current engine. */
   private pending = new Set<Pending>();
+  /** The failure handler of the request whose serve() call is on the stack: a forced stop
+   *  unwinds it before it can return, so it stays set. */
+  private running: Pending | null = null;
   /** Forced stops so far, and how long the last reboot took (ms). */
   reboots = 0;
   lastRebootMs = 0;
@@ -41,16 +52,25 @@ export class RecoveringEngine {
     vm.guard = { arm: (ms) => this.watchdog.arm(owner, ms), disarm: () => this.watchdog.disarm() };
   }
 
-  /** Like Engine.dispatch; `onDiscard` answers the request if a forced stop discards its VM
-   *  (the promise of the run that was stopped never settles: its stack was unwound). */
-  dispatch(req: LuaRequest, options: RecoverableOptions): Promise<LuaResponse> {
-    if (this.booting) return this.booting.then(() => this.dispatch(req, options));
-    const pending = this.pending;
+  /** Like Engine.serve; `onDiscard` answers the request if a forced stop discards its VM
+   *  (a run that was stopped never returns: its stack was unwound). */
+  serve(req: HostRequest, options: RecoverableOptions = {}): HostResponse | Promise<HostResponse> {
+    if (this.booting) return this.booting.then(() => this.serve(req, options));
     const entry = options.onDiscard;
-    if (!entry) return this.current.dispatch(req, options);
-    pending.add(entry);
-    const out = this.current.dispatch(req, options);
-    out.then(() => pending.delete(entry), () => pending.delete(entry));
+    if (!entry) return this.current.serve(req, options);
+    this.running = entry;
+    let out: HostResponse | Promise<HostResponse>;
+    try {
+      out = this.current.serve(req, options);
+    } finally {
+      this.running = null;
+    }
+    // Only requests that wait on the host are tracked: the others are done already.
+    if (out instanceof Promise) {
+      const pending = this.pending;
+      pending.add(entry);
+      out.then(() => pending.delete(entry), () => pending.delete(entry));
+    }
     return out;
   }
 
@@ -62,6 +82,8 @@ export class RecoveringEngine {
     if (dead !== this.current || this.booting) return;
     const started = performance.now();
     const failed = this.pending;
+    if (this.running) failed.add(this.running);
+    this.running = null;
     this.pending = new Set();
     dead.vm.discard();
     this.log.error('watchdog stopped a Lua run that did not yield to its budget; rebooting the Lua VM', { requests_failed: failed.size });

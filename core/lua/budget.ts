@@ -1,0 +1,134 @@
+// Per-request CPU and memory budgets, enforced by a Lua count hook: every HOOK_INSTRUCTIONS
+// instructions it checks the running slice's clock and the heap, and stops a runaway coroutine
+// by yielding out of it (pcall cannot catch a yield).
+import { LuaApi, LuaState, LUA_REGISTRYINDEX, T_FUNCTION } from './api';
+import { HeapCounter } from './heap';
+import { REGISTRY } from './registry';
+
+/** The budget of one coroutine run, across all its resumes. */
+export interface Slice {
+  start: number;
+  used: number;
+  cpuBudgetMs: number;
+  memoryLimit: number;
+  exceeded: 'cpu' | 'memory' | null;
+  collections: number;
+}
+
+export interface BudgetOptions {
+  /** Lua execution time the coroutine may use, not counting waits on the host (ms). */
+  cpuBudgetMs?: number;
+  /** Lua heap size (bytes) above which the running coroutine is stopped. */
+  memoryLimit?: number;
+}
+
+// Often enough to stop a runaway loop within a fraction of a millisecond, rarely enough that
+// its JS call is noise.
+const HOOK_INSTRUCTIONS = 10_000;
+const LUA_MASKCOUNT = 8;
+
+export class Budget {
+  /** The slice being resumed right now, as the hook sees it. */
+  current: Slice | null = null;
+  /** The coroutine the driver resumed for that slice (nested user coroutines run inside it). */
+  thread: LuaState = 0;
+  installed = false;
+  private hook = 0;
+
+  constructor(private readonly api: LuaApi, private readonly heap: HeapCounter) {}
+
+  /** Sets the hook on the main state; coroutines created afterwards inherit it. */
+  install(L: LuaState): void {
+    if (this.installed) return;
+    const hook = this.api.raw.addFunction((T: number) => this.onHook(T), 'vii');
+    this.api.raw._lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    this.hook = hook;
+    this.installed = true;
+  }
+
+  /** Stops the running slice at its next Lua instruction (the watchdog calls this on the main
+   *  thread while that run is on the stack). */
+  interrupt(): void {
+    const slice = this.current;
+    if (!slice || !this.thread || !this.installed) return;
+    slice.exceeded ??= 'cpu';
+    this.trapEveryInstruction(this.thread);
+  }
+
+  /** From now on every instruction of T (and of the slice's coroutine) runs the hook: a pcall
+   *  loop inside a C boundary (sort comparator, gsub callback, load reader), where the hook can
+   *  only raise, cannot run on, and nested coroutines cannot keep resuming one another. */
+  private trapEveryInstruction(T: LuaState): void {
+    const { raw } = this.api;
+    raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, 1);
+    if (this.thread && this.thread !== T) raw._lua_sethook(this.thread, this.hook, LUA_MASKCOUNT, 1);
+  }
+
+  /** Raw function for string.rep and the like: raises (and stops the request as over its
+   *  memory limit) when `bytes` more would not fit under the heap limit. */
+  reserve(T: LuaState, bytes: number): boolean {
+    const slice = this.current;
+    if (!slice || !this.heap.known || this.heap.bytes() + bytes <= slice.memoryLimit) return true;
+    slice.exceeded = 'memory';
+    this.trapEveryInstruction(T);
+    return false;
+  }
+
+  /** Lets the __close handlers of an abandoned coroutine run under a small budget of their
+   *  own: back to the normal count, on a fresh slice. */
+  forClosing(T: LuaState, cpuBudgetMs: number): Slice | null {
+    if (!this.installed) return null;
+    this.api.raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    return { start: 0, used: 0, cpuBudgetMs, memoryLimit: Infinity, exceeded: null, collections: 0 };
+  }
+
+  /** A fresh slice for a run with these options, or null when no budget applies. */
+  sliceFor(options: BudgetOptions): Slice | null {
+    if (options.cpuBudgetMs === undefined || !this.installed) return null;
+    return { start: 0, used: 0, cpuBudgetMs: options.cpuBudgetMs, memoryLimit: options.memoryLimit ?? Infinity, exceeded: null, collections: 0 };
+  }
+
+  private onHook(L: LuaState): void {
+    const slice = this.current;
+    if (slice === null || slice.exceeded) return this.stopRunaway(L, slice);
+    // Memory first: a request that allocates fast also burns CPU, and memory is the cause.
+    if (this.heap.known && this.heap.bytes() > slice.memoryLimit) {
+      // Garbage (including abandoned coroutines) must not count against the limit: collect,
+      // then judge what is really live.
+      this.collectGarbage(L);
+      slice.collections++;
+      const live = this.heap.bytes();
+      // Live data hovering near the limit would make every hook run a full collection.
+      if (live > slice.memoryLimit || (slice.collections >= 3 && live > slice.memoryLimit * 0.75)) slice.exceeded = 'memory';
+    }
+    if (!slice.exceeded && performance.now() - slice.start + slice.used > slice.cpuBudgetMs) slice.exceeded = 'cpu';
+    if (!slice.exceeded) return;
+    this.stopRunaway(L, slice);
+  }
+
+  /** A full collection through the original collectgarbage, kept in the registry. */
+  private collectGarbage(L: LuaState): void {
+    const { raw } = this.api;
+    if (this.api.getField(L, LUA_REGISTRYINDEX, REGISTRY.collect) !== T_FUNCTION) {
+      raw._lua_settop(L, -2);
+      return;
+    }
+    this.api.pushString(L, 'collect');
+    raw._lua_callk(L, 1, 0, 0, 0);
+  }
+
+  /** Yields out of the runaway coroutine; the driver abandons it. */
+  private stopRunaway(L: LuaState, slice: Slice | null): void {
+    if (slice === null || !slice.exceeded) return;
+    const { raw } = this.api;
+    this.trapEveryInstruction(L);
+    if (raw._lua_isyieldable(L)) {
+      raw._lua_yieldk(L, 0, 0, 0);
+      return;
+    }
+    // Inside a C callback (table.sort, gsub) a yield is impossible: raise instead; the hook
+    // fires again in the caller and yields from there.
+    this.api.pushString(L, slice.exceeded === 'cpu' ? 'CPU budget exceeded' : 'memory limit exceeded');
+    raw._lua_error(L);
+  }
+}
