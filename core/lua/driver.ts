@@ -97,8 +97,9 @@ export class Driver {
     slice.start = performance.now();
     this.budget.current = slice;
     this.budget.thread = T;
-    guard?.arm(Math.max(0, leftMs) + GUARD_MARGIN_MS);
     try {
+      // May throw: the VM was discarded after a forced stop that is only now being noticed.
+      guard?.arm(Math.max(0, leftMs) + GUARD_MARGIN_MS);
       return body();
     } finally {
       guard?.disarm();

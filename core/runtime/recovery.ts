@@ -49,12 +49,21 @@ export class RecoveringEngine implements RequestEngine {
       interrupt: () => vm.interrupt(),
       forcedStop: () => this.forcedStop(engine),
     };
-    vm.guard = { arm: (ms) => this.watchdog.arm(owner, ms), disarm: () => this.watchdog.disarm() };
+    vm.guard = {
+      arm: (ms) => {
+        this.watchdog.arm(owner, ms);
+        // arm() handles a pending forced stop first: this VM may be the one just discarded.
+        if (engine !== this.current || this.booting) throw new LuaDiscardedError();
+      },
+      disarm: () => this.watchdog.disarm(),
+    };
   }
 
   /** Like Engine.serve; `onDiscard` answers the request if a forced stop discards its VM
    *  (a run that was stopped never returns: its stack was unwound). */
   serve(req: HostRequest, options: RecoverableOptions = {}): HostResponse | Promise<HostResponse> {
+    // A run stopped by force since the last request must be handled before Lua runs again.
+    this.watchdog.checkStopped();
     if (this.booting) return this.booting.then(() => this.serve(req, options));
     const entry = options.onDiscard;
     if (!entry) return this.current.serve(req, options);

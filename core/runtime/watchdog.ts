@@ -21,6 +21,7 @@ export interface WatchdogOwner {
 
 const GEN = 0; // sequence number of the current Lua run
 const DEADLINE = 1; // ms since `base` after which the run is overdue; 0 when nothing runs
+const STOPPED = 2; // generation of the last run the thread stopped by force
 const POLL_MS = 25;
 const INTERRUPT = Symbol.for('redox.watchdog.interrupt');
 
@@ -62,6 +63,8 @@ setInterval(() => {
     // Checked again right before: stopping the next, innocent run would be worse than waiting.
     if (Atomics.load(shared, ${GEN}) !== gen || Atomics.load(shared, ${DEADLINE}) === 0) return;
     stage = 2;
+    // Written first: the main thread may run other JS before this thread's message arrives.
+    Atomics.store(shared, ${STOPPED}, gen);
     post('Runtime.terminateExecution');
     parentPort.postMessage({ terminated: gen, overdueMs: now - deadline });
   }
@@ -75,7 +78,8 @@ export interface WatchdogOptions {
 
 /** One per process: JS runs one Lua VM at a time, so one shared deadline covers them all. */
 export class Watchdog {
-  private readonly shared = new Int32Array(new SharedArrayBuffer(8));
+  private readonly shared = new Int32Array(new SharedArrayBuffer(12));
+  private handledStop = 0;
   private readonly base = Date.now();
   private readonly thread: Worker;
   private gen = 0;
@@ -97,21 +101,33 @@ export class Watchdog {
       stdout: false,
       stderr: false,
     });
-    this.thread.on('message', (msg: { terminated?: number }) => {
-      if (msg.terminated === undefined) return;
-      const owner = this.stopped.get(msg.terminated);
-      this.stopped.delete(msg.terminated);
-      this.forcedStops++;
-      // terminateExecution skipped every finally: the run is still marked as running.
-      if (msg.terminated === this.gen) this.disarm();
-      owner?.forcedStop();
-    });
+    this.thread.on('message', () => this.checkStopped());
     // After the listener: adding one refs the thread again. It must not keep the process alive.
     this.thread.unref();
   }
 
+  /**
+   * Handles a forced stop, once: the thread records it in shared memory before terminating, so
+   * this sees it even when other JS (another request) runs before the thread's message is
+   * delivered. Cheap (one atomic load): called before every request and every Lua run.
+   */
+  checkStopped(): void {
+    const gen = Atomics.load(this.shared, STOPPED);
+    if (gen === this.handledStop) return;
+    this.handledStop = gen;
+    const owner = this.stopped.get(gen);
+    this.stopped.delete(gen);
+    // terminateExecution skipped every finally: the run is still marked as running.
+    if (gen === this.gen) this.disarm();
+    // No owner: the run had returned just before the stop (see SECURITY.md).
+    if (!owner) return;
+    this.forcedStops++;
+    owner.forcedStop();
+  }
+
   /** Marks the start of a Lua run that must end within `ms`. */
   arm(owner: WatchdogOwner, ms: number): void {
+    this.checkStopped();
     this.owner = owner;
     const gen = ++this.gen;
     // Kept until disarm(): if the thread terminates this run, its message names the owner.
