@@ -67,7 +67,17 @@ export class Driver {
     if (this.isClosed()) return;
     const T = thread.T;
     const slice = this.budget.forClosing(T, CLOSE_BUDGET_MS);
-    this.enterWith(T, slice, CLOSE_BUDGET_MS, () => this.api.raw._lua_resetthread(T));
+    if (slice === null) {
+      this.api.raw._lua_resetthread(T);
+    } else {
+      this.begin(T, slice);
+      try {
+        this.guard?.arm(CLOSE_BUDGET_MS + GUARD_MARGIN_MS);
+        this.api.raw._lua_resetthread(T);
+      } finally {
+        this.end(slice, this.guard);
+      }
+    }
     this.threads.drop(thread);
   }
 
@@ -85,28 +95,32 @@ export class Driver {
     // A wait started where the yield then failed (a C boundary) must not leak into this one.
     this.bridge.pending = null;
     if (slice === null) return raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
-    const left = Math.min(slice.cpuBudgetMs - slice.used, deadline === undefined ? Infinity : deadline - Date.now());
-    return this.enterWith(T, slice, left, () => raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr));
+    // Watched only with a finite time left (a budget or a deadline).
+    let guard = this.guard;
+    const left = guard === null ? 0 : Math.min(slice.cpuBudgetMs - slice.used, deadline === undefined ? Infinity : deadline - Date.now());
+    if (left >= 2 ** 30) guard = null;
+    this.begin(T, slice);
+    try {
+      // May throw: the VM was discarded after a forced stop that is only now being noticed.
+      guard?.arm(Math.max(0, left) + GUARD_MARGIN_MS);
+      return raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
+    } finally {
+      // A forced stop unwinds past this: the VM is discarded then.
+      this.end(slice, guard);
+    }
   }
 
-  /** Runs `body` (Lua on coroutine T) timed against its slice, watched by the guard when it
-   *  has a finite time left. A forced stop unwinds past the finally: the VM is discarded then. */
-  private enterWith(T: LuaState, slice: Slice | null, leftMs: number, body: () => number): number {
-    if (slice === null) return body();
-    const guard = leftMs < 2 ** 30 ? this.guard : null;
+  private begin(T: LuaState, slice: Slice): void {
     slice.start = performance.now();
     this.budget.current = slice;
     this.budget.thread = T;
-    try {
-      // May throw: the VM was discarded after a forced stop that is only now being noticed.
-      guard?.arm(Math.max(0, leftMs) + GUARD_MARGIN_MS);
-      return body();
-    } finally {
-      guard?.disarm();
-      this.budget.current = null;
-      this.budget.thread = 0;
-      slice.used += performance.now() - slice.start;
-    }
+  }
+
+  private end(slice: Slice, guard: RunGuard | null): void {
+    guard?.disarm();
+    this.budget.current = null;
+    this.budget.thread = 0;
+    slice.used += performance.now() - slice.start;
   }
 
   /** Resumes until the coroutine returns (synchronously) or waits on the host (a promise). */
