@@ -21,7 +21,7 @@ export interface RunGuard {
 }
 
 // The in-VM hook should stop an overrun first; the watchdog steps in this much later.
-const GUARD_MARGIN_MS = 100;
+const GUARD_MARGIN_MS = 50;
 // CPU time the __close handlers of an abandoned coroutine get.
 const CLOSE_BUDGET_MS = 50;
 
