@@ -16,7 +16,8 @@ export interface DriveOptions extends BudgetOptions {
 
 /** Told when each budgeted Lua run starts and ends (the runtime's watchdog). */
 export interface RunGuard {
-  arm(ms: number): void;
+  /** `deadline` on the performance.now() clock. */
+  arm(deadline: number): void;
   disarm(): void;
 }
 
@@ -72,7 +73,7 @@ export class Driver {
     } else {
       this.begin(T, slice);
       try {
-        this.guard?.arm(CLOSE_BUDGET_MS + GUARD_MARGIN_MS);
+        this.guard?.arm(slice.start + CLOSE_BUDGET_MS + GUARD_MARGIN_MS);
         this.api.raw._lua_resetthread(T);
       } finally {
         this.end(slice, this.guard);
@@ -95,14 +96,15 @@ export class Driver {
     // A wait started where the yield then failed (a C boundary) must not leak into this one.
     this.bridge.pending = null;
     if (slice === null) return raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
-    // Watched only with a finite time left (a budget or a deadline).
+    // Watched with a finite time left: the CPU budget's, else the handler deadline's.
     let guard = this.guard;
-    const left = guard === null ? 0 : Math.min(slice.cpuBudgetMs - slice.used, deadline === undefined ? Infinity : deadline - Date.now());
-    if (left >= 2 ** 30) guard = null;
+    let left = slice.cpuBudgetMs - slice.used;
+    if (guard !== null && left === Infinity && deadline !== undefined) left = deadline - Date.now();
+    if (left === Infinity) guard = null;
     this.begin(T, slice);
     try {
       // May throw: the VM was discarded after a forced stop that is only now being noticed.
-      guard?.arm(Math.max(0, left) + GUARD_MARGIN_MS);
+      guard?.arm(slice.start + Math.max(0, left) + GUARD_MARGIN_MS);
       return raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
     } finally {
       // A forced stop unwinds past this: the VM is discarded then.

@@ -2,7 +2,7 @@
 // even inside one long C call (pattern backtracking, a table.sort comparator, a __gc finalizer)
 // where the in-VM budget hook cannot act.
 //
-// Cost while nothing overruns: two Atomics stores per Lua run and a thread that wakes every
+// Cost while nothing overruns: three stores to shared memory per Lua run and a thread that wakes every
 // POLL_MS. The inspector session is connected only once a deadline is missed.
 //   1. graceful: `Runtime.evaluate` runs on the main thread even while wasm runs; it calls the
 //      running owner's interrupt() (count hook of 1: the coroutine stops at its next instruction).
@@ -83,15 +83,17 @@ export class Watchdog {
   private readonly base = Date.now();
   private readonly thread: Worker;
   private gen = 0;
+  /** The owner of the run in progress; a forced stop skips disarm(), so it stays set. */
   private owner: WatchdogOwner | null = null;
-  /** Owners of recent runs by generation, kept until the run ends (a forced stop names one). */
-  private readonly stopped = new Map<number, WatchdogOwner>();
+  /** Converts the main thread's performance.now() to the thread's clock (Date.now() - base). */
+  private readonly offset: number;
   forcedStops = 0;
 
   constructor(options: WatchdogOptions) {
+    this.offset = performance.timeOrigin - this.base;
     (globalThis as Record<symbol, unknown>)[INTERRUPT] = (gen: number) => {
       // Only the run that missed its deadline, and only while it is still on the stack.
-      if (gen === this.gen && this.owner && Atomics.load(this.shared, DEADLINE) !== 0) this.owner.interrupt();
+      if (gen === this.gen && this.owner && this.shared[DEADLINE] !== 0) this.owner.interrupt();
     };
     this.thread = new Worker(THREAD_SOURCE, {
       eval: true,
@@ -112,34 +114,31 @@ export class Watchdog {
    * delivered. Cheap (one atomic load): called before every request and every Lua run.
    */
   checkStopped(): void {
-    const gen = Atomics.load(this.shared, STOPPED);
+    // Plain reads and writes on the main thread's side: aligned 32-bit values cannot tear, the
+    // thread polls every 25 ms, and Atomics' fences would cost more than the rest of arm().
+    const gen = this.shared[STOPPED];
     if (gen === this.handledStop) return;
     this.handledStop = gen;
-    const owner = this.stopped.get(gen);
-    this.stopped.delete(gen);
-    // terminateExecution skipped every finally: the run is still marked as running.
-    if (gen === this.gen) this.disarm();
-    // No owner: the run had returned just before the stop (see SECURITY.md).
+    // Another run since: the stopped one had returned just before the stop (see SECURITY.md).
+    const owner = gen === this.gen ? this.owner : null;
     if (!owner) return;
+    this.disarm();
     this.forcedStops++;
     owner.forcedStop();
   }
 
-  /** Marks the start of a Lua run that must end within `ms`. */
-  arm(owner: WatchdogOwner, ms: number): void {
+  /** Marks the start of a Lua run that must end by `deadline` (the main thread's
+   *  performance.now() clock). */
+  arm(owner: WatchdogOwner, deadline: number): void {
     this.checkStopped();
     this.owner = owner;
-    const gen = ++this.gen;
-    // Kept until disarm(): if the thread terminates this run, its message names the owner.
-    this.stopped.set(gen, owner);
-    Atomics.store(this.shared, GEN, gen);
-    Atomics.store(this.shared, DEADLINE, Math.max(1, Date.now() - this.base + Math.ceil(ms)));
+    this.shared[GEN] = ++this.gen;
+    this.shared[DEADLINE] = Math.max(1, Math.ceil(deadline + this.offset));
   }
 
   /** Marks the end of the current Lua run. */
   disarm(): void {
-    Atomics.store(this.shared, DEADLINE, 0);
-    this.stopped.delete(this.gen);
+    this.shared[DEADLINE] = 0;
     this.owner = null;
   }
 
