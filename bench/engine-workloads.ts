@@ -13,7 +13,8 @@ import type { BenchContext, WorkloadResult } from './workloads';
 const SEED_LUA = 'get("/", function() return json.encode({id=1, name="Alice", uuid=uuid.v4()}) end)\n';
 const WARN = { REDOX_LOG_LEVEL: 'warn' };
 const INFO = { REDOX_LOG_LEVEL: 'info' };
-const CONNECTIONS = 64;
+// 256: with 64 the servers sat at about half a core here (shared/notes/dependencies.md).
+const CONNECTIONS = 256;
 
 function loadFor(ctx: BenchContext, loadCores: string | undefined) {
   const o = ctx.opts;

@@ -7,7 +7,8 @@ import type { DriveOptions } from '../lua/vm';
 import { Logger } from './log';
 import { Watchdog } from './watchdog';
 
-type Pending = (err: Error) => void;
+/** Whoever answers a request (the server's per-request object). */
+type Pending = { fail(err: Error): void };
 
 /** The request's VM was discarded after a forced stop: answered 503. */
 export class LuaDiscardedError extends Error {
@@ -96,7 +97,7 @@ export class RecoveringEngine implements RequestEngine {
     this.pending = new Set();
     dead.vm.discard();
     this.log.error('watchdog stopped a Lua run that did not yield to its budget; rebooting the Lua VM', { requests_failed: failed.size });
-    for (const reject of failed) reject(new LuaDiscardedError());
+    for (const request of failed) request.fail(new LuaDiscardedError());
     // Features release what the old VM held (an open SQLite transaction is rolled back).
     dead.close().catch((err) => this.log.warn('cleanup after a forced stop failed', { error: (err as Error).message }));
     this.booting = this.boot().then((engine) => {
