@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeApps } from './apps';
 import { renderChart } from './chart';
+import { runContainmentBench } from './containment';
 import { describeMachine, loadAverage } from './machine';
 import { round } from './measure';
 import { parseOptions, WORKLOADS, BenchOptions } from './options';
@@ -81,6 +82,11 @@ async function main(): Promise<number> {
     `${opts.quick ? ' · --quick' : ''}${partial ? ` · only ${selected.join(',')}` : ''}`;
   fs.writeFileSync(path.join(benchDir, 'chart.svg'), renderChart(results, subtitle));
   say(`\nwrote bench/results.json and bench/chart.svg\n`);
+  // Issue 10's containment figures: cost of the budget hook and of the watchdog, runaway timings.
+  if (!partial) {
+    await runContainmentBench(opts.quick);
+    say('wrote bench/containment.json\n');
+  }
   return 0;
 }
 

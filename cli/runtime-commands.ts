@@ -10,7 +10,7 @@ import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
 import { createLogger, Logger } from '../core/runtime/log';
 import { HTTP_ENV, resolveHttpSettings } from '../core/runtime/http/settings';
 import { StaticSource } from '../core/runtime/http/static-files';
-import { parseWorkers, reportListening, WorkerSpec, workerSpec } from '../core/runtime/workers';
+import { parseWorkers, reportListening, startHeartbeat, WorkerSpec, workerSpec } from '../core/runtime/workers';
 
 export interface RuntimeHost {
   /** The runtime for these flags. A binary ignores nothing: it rejects --features it lacks. */
@@ -121,7 +121,10 @@ async function serveOne(host: RuntimeHost, spec: WorkerSpec, asWorker: boolean, 
   const httpSettings = resolveHttpSettings(spec.httpFlags ?? {}, process.env, host.embeddedStatic?.());
   const log = createLogger();
   const service = await startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin, ...httpSettings });
-  if (asWorker) reportListening(service.url);
+  if (asWorker) {
+    reportListening(service.url);
+    startHeartbeat(limits.heartbeatTimeoutMs);
+  }
   else process.stdout.write(`listening on ${service.url}${service.admin ? ` (admin ${service.admin.url})` : ''}\n`);
   onShutdown(log, () => service.close(), host);
 }
@@ -133,7 +136,7 @@ async function supervise(host: RuntimeHost, spec: WorkerSpec, count: number, adm
   resolveHttpSettings(spec.httpFlags ?? {}, process.env, host.embeddedStatic?.());
   const log = createLogger();
   const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
-  const group = await startOperatedPrimary(profile, spec, count, log, limits.shutdownMs, admin);
+  const group = await startOperatedPrimary(profile, spec, count, log, limits.shutdownMs, admin, limits.heartbeatTimeoutMs);
   process.stdout.write(`listening on ${group.url} (${count} workers)${group.admin ? ` (admin ${group.admin.url})` : ''}\n`);
   onShutdown(log, () => group.close(), host);
 }

@@ -30,7 +30,10 @@ const LUA_MASKCOUNT = 8;
 export class Budget {
   /** The slice being resumed right now, as the hook sees it. */
   current: Slice | null = null;
+  /** The coroutine the driver resumed for that slice (nested user coroutines run inside it). */
+  thread: LuaState = 0;
   installed = false;
+  private hook = 0;
 
   constructor(private readonly api: LuaApi, private readonly heap: HeapCounter) {}
 
@@ -39,7 +42,44 @@ export class Budget {
     if (this.installed) return;
     const hook = this.api.raw.addFunction((T: number) => this.onHook(T), 'vii');
     this.api.raw._lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    this.hook = hook;
     this.installed = true;
+  }
+
+  /** Stops the running slice at its next Lua instruction (the watchdog calls this on the main
+   *  thread while that run is on the stack). */
+  interrupt(): void {
+    const slice = this.current;
+    if (!slice || !this.thread || !this.installed) return;
+    slice.exceeded ??= 'cpu';
+    this.trapEveryInstruction(this.thread);
+  }
+
+  /** From now on every instruction of T (and of the slice's coroutine) runs the hook: a pcall
+   *  loop inside a C boundary (sort comparator, gsub callback, load reader), where the hook can
+   *  only raise, cannot run on, and nested coroutines cannot keep resuming one another. */
+  private trapEveryInstruction(T: LuaState): void {
+    const { raw } = this.api;
+    raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, 1);
+    if (this.thread && this.thread !== T) raw._lua_sethook(this.thread, this.hook, LUA_MASKCOUNT, 1);
+  }
+
+  /** Raw function for string.rep and the like: raises (and stops the request as over its
+   *  memory limit) when `bytes` more would not fit under the heap limit. */
+  reserve(T: LuaState, bytes: number): boolean {
+    const slice = this.current;
+    if (!slice || !this.heap.known || this.heap.bytes() + bytes <= slice.memoryLimit) return true;
+    slice.exceeded = 'memory';
+    this.trapEveryInstruction(T);
+    return false;
+  }
+
+  /** Lets the __close handlers of an abandoned coroutine run under a small budget of their
+   *  own: back to the normal count, on a fresh slice. */
+  forClosing(T: LuaState, cpuBudgetMs: number): Slice | null {
+    if (!this.installed) return null;
+    this.api.raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    return { start: 0, used: 0, cpuBudgetMs, memoryLimit: Infinity, exceeded: null, collections: 0 };
   }
 
   /** A fresh slice for a run with these options, or null when no budget applies. */
@@ -81,6 +121,7 @@ export class Budget {
   private stopRunaway(L: LuaState, slice: Slice | null): void {
     if (slice === null || !slice.exceeded) return;
     const { raw } = this.api;
+    this.trapEveryInstruction(L);
     if (raw._lua_isyieldable(L)) {
       raw._lua_yieldk(L, 0, 0, 0);
       return;

@@ -14,12 +14,27 @@ export interface DriveOptions extends BudgetOptions {
   deadline?: number;
 }
 
+/** Told when each budgeted Lua run starts and ends (the runtime's watchdog). */
+export interface RunGuard {
+  /** `deadline` on the performance.now() clock. */
+  arm(deadline: number): void;
+  disarm(): void;
+}
+
+// The in-VM hook should stop an overrun first; the watchdog steps in this much later.
+const GUARD_MARGIN_MS = 50;
+// CPU time the __close handlers of an abandoned coroutine get.
+const CLOSE_BUDGET_MS = 50;
+
 /** Pushes the function and its arguments on the coroutine; returns how many values it pushed. */
 export type Setup = (T: LuaState) => number;
 /** Reads the `nres` results from the top of the coroutine's stack. */
 export type Finish<R> = (T: LuaState, nres: number) => R;
 
 export class Driver {
+  /** Watchdog for runs with a CPU budget or deadline; set by the runtime. */
+  guard: RunGuard | null = null;
+
   constructor(
     private readonly api: LuaApi,
     private readonly L: LuaState,
@@ -47,6 +62,26 @@ export class Driver {
     return this.step(thread, nargs, this.budget.sliceFor(options), finish, options.deadline);
   }
 
+  /** Drops a failed or abandoned coroutine after closing its pending to-be-closed variables
+   *  (db:transaction rolls back this way), under a small budget of their own. */
+  private abandon(thread: PooledThread): void {
+    if (this.isClosed()) return;
+    const T = thread.T;
+    const slice = this.budget.forClosing(T, CLOSE_BUDGET_MS);
+    if (slice === null) {
+      this.api.raw._lua_resetthread(T);
+    } else {
+      this.begin(T, slice);
+      try {
+        this.guard?.arm(slice.start + CLOSE_BUDGET_MS + GUARD_MARGIN_MS);
+        this.api.raw._lua_resetthread(T);
+      } finally {
+        this.end(slice, this.guard);
+      }
+    }
+    this.threads.drop(thread);
+  }
+
   /** Same as run, always as a promise. */
   async drive<R>(setup: Setup, finish: Finish<R>, options: DriveOptions = {}): Promise<R> {
     return this.run(setup, finish, options);
@@ -56,19 +91,38 @@ export class Driver {
    * The one place Lua is entered for a run (and left again): a resume of coroutine T, timed
    * against its slice. A watchdog that must stop Lua past a deadline arms and disarms here.
    */
-  private enter(T: LuaState, nargs: number, slice: Slice | null): number {
+  private enter(T: LuaState, nargs: number, slice: Slice | null, deadline: number | undefined): number {
     const raw = this.api.raw;
     // A wait started where the yield then failed (a C boundary) must not leak into this one.
     this.bridge.pending = null;
     if (slice === null) return raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
-    slice.start = performance.now();
-    this.budget.current = slice;
+    // Watched with a finite time left: the CPU budget's, else the handler deadline's.
+    let guard = this.guard;
+    let left = slice.cpuBudgetMs - slice.used;
+    if (guard !== null && left === Infinity && deadline !== undefined) left = deadline - Date.now();
+    if (left === Infinity) guard = null;
+    this.begin(T, slice);
     try {
+      // May throw: the VM was discarded after a forced stop that is only now being noticed.
+      guard?.arm(slice.start + Math.max(0, left) + GUARD_MARGIN_MS);
       return raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
     } finally {
-      this.budget.current = null;
-      slice.used += performance.now() - slice.start;
+      // A forced stop unwinds past this: the VM is discarded then.
+      this.end(slice, guard);
     }
+  }
+
+  private begin(T: LuaState, slice: Slice): void {
+    slice.start = performance.now();
+    this.budget.current = slice;
+    this.budget.thread = T;
+  }
+
+  private end(slice: Slice, guard: RunGuard | null): void {
+    guard?.disarm();
+    this.budget.current = null;
+    this.budget.thread = 0;
+    slice.used += performance.now() - slice.start;
   }
 
   /** Resumes until the coroutine returns (synchronously) or waits on the host (a promise). */
@@ -77,7 +131,7 @@ export class Driver {
     const T = thread.T;
     let pending: Promise<Settled> | null;
     try {
-      const status = this.enter(T, nargs, slice);
+      const status = this.enter(T, nargs, slice, deadline);
       const nres = raw.HEAP32[this.api.resultCountPtr >> 2];
       // Checked first: a runaway user coroutine may have been stopped while its caller went on.
       if (slice?.exceeded) {
@@ -97,7 +151,7 @@ export class Driver {
       raw._lua_settop(T, -nres - 1);
       if (!isHostWait) throw new LuaError('coroutine.yield was called outside of a coroutine');
     } catch (err) {
-      if (!this.isClosed()) this.threads.drop(thread);
+      this.abandon(thread);
       throw err;
     }
     return this.wait(thread, pending!, slice, finish, deadline);
@@ -110,7 +164,7 @@ export class Driver {
       if (this.isClosed()) throw new Error('the Lua VM was closed while a coroutine was waiting');
       nargs = this.bridge.settle(thread.T, settled);
     } catch (err) {
-      if (!this.isClosed()) this.threads.drop(thread);
+      this.abandon(thread);
       throw err;
     }
     return this.step(thread, nargs, slice, finish, deadline);

@@ -4,15 +4,16 @@
 import { LuaApi, LuaState, LUA_OK, LUA_REGISTRYINDEX } from './api';
 import { HostBridge, RawFunction } from './bridge';
 import { Budget } from './budget';
-import { Driver, DriveOptions, Finish, Setup } from './driver';
+import { Driver, DriveOptions, Finish, RunGuard, Setup } from './driver';
 import { LuaError } from './errors';
 import { HeapCounter } from './heap';
 import { HostFunction } from './host';
 import { readValue, LuaValue } from './marshal';
 import { ThreadPool } from './threads';
+import { ALLOC_CHECK_LUA } from './alloc-check.lua';
 
 export { LuaError, LuaBudgetError, LuaTimeoutError, errorText } from './errors';
-export type { DriveOptions } from './driver';
+export type { DriveOptions, RunGuard } from './driver';
 export type { RawFunction } from './bridge';
 
 export class LuaVM {
@@ -44,8 +45,45 @@ export class LuaVM {
   enableBudgets(): void {
     if (this.budget.installed) return;
     this.budget.install(this.L);
+    this.installAllocationCheck();
     // Threads inherit the hook when created: drop the ones made before it.
     this.threads.clear();
+  }
+
+  /** Wraps string.rep so a result that would not fit under the heap limit is refused before
+   *  the wasm heap grows for it (one C call, where no hook runs; wasm memory never shrinks). */
+  private installAllocationCheck(): void {
+    const { raw } = this.api;
+    const L = this.L;
+    const fn = this.compile(ALLOC_CHECK_LUA, '=[alloc check]');
+    this.pushRef(L, fn);
+    this.unref(fn);
+    this.bridge.pushRawFunction(L, (T) => {
+      const bytes = Number(raw._lua_tonumberx(T, 1, 0));
+      if (this.budget.reserve(T, bytes)) return 0;
+      throw new Error(`not enough memory: a ${bytes}-byte string would exceed the Lua memory limit`);
+    });
+    if (raw._lua_pcallk(L, 1, 0, 0, 0, 0) !== LUA_OK) {
+      const message = this.api.toString(L, -1);
+      raw._lua_settop(L, 0);
+      throw new LuaError(`allocation check: ${message}`);
+    }
+  }
+
+  /** Watchdog for budgeted runs (see core/runtime/watchdog.ts). */
+  set guard(guard: RunGuard | null) {
+    this.driver.guard = guard;
+  }
+
+  /** Stops the running request at its next Lua instruction (the watchdog's graceful stop). */
+  interrupt(): void {
+    this.budget.interrupt();
+  }
+
+  /** Forgets the state without running any more Lua (not even __gc): after a forced stop it
+   *  may be stopped mid-way through any C function. Its waiting coroutines fail. */
+  discard(): void {
+    this.closed = true;
   }
 
   /** Lua's own count of heap bytes. */

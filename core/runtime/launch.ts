@@ -9,6 +9,8 @@ import { Limits } from './limits';
 import { Logger } from './log';
 import { RunningServer, startServer } from './server';
 import { HttpSettings } from './http/settings';
+import { RecoveringEngine } from './recovery';
+import { processWatchdog } from './watchdog';
 
 /** What a runtime consists of: in development, resolved from features.json; in a binary,
  *  fixed at build time. */
@@ -72,21 +74,38 @@ export interface ServeSettings extends EngineSettings, Partial<HttpSettings> {
 }
 
 export interface Service extends RunningServer {
-  engine: Engine;
+  /** The engine serving now (replaced after a forced stop). */
+  readonly engine: Engine;
+  /** Reboot counters when the watchdog is on. */
+  recovery: RecoveringEngine | null;
 }
 
 export async function startService(profile: RuntimeProfile, app: AppSource, settings: ServeSettings): Promise<Service> {
   const budgets = { cpuMs: settings.limits.cpuBudgetMs, memoryBytes: settings.limits.memoryBytes };
-  const engine = await createEngine(profile, app, { ...settings, budgets, secure: Boolean(settings.tls) });
+  const boot = async () => {
+    const engine = await createEngine(profile, app, { ...settings, budgets, secure: Boolean(settings.tls) });
+    try {
+      await engine.loadApp(app.main, app.attr);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return engine;
+  };
+  const engine = await boot();
   try {
-    await engine.loadApp(app.main, app.attr);
-    const server = await startServer(engine, settings);
+    // The watchdog needs the in-VM hook (its graceful stop is a count hook).
+    const guarded = settings.limits.watchdogGraceMs > 0 && (budgets.cpuMs > 0 || budgets.memoryBytes > 0)
+      ? new RecoveringEngine(engine, boot, processWatchdog(settings.limits.watchdogGraceMs), settings.log)
+      : null;
+    const server = await startServer(guarded ?? engine, settings);
     return {
       ...server,
-      engine,
+      get engine() { return guarded ? guarded.engine : engine; },
+      recovery: guarded,
       close: async () => {
         await server.close();
-        await engine.close();
+        await (guarded ?? engine).close();
         settings.log.flush();
       },
     };

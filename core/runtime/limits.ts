@@ -15,6 +15,8 @@ export interface Limits {
   maxRequestsPerSocket: number;
   cpuBudgetMs: number;
   memoryBytes: number;
+  watchdogGraceMs: number;
+  heartbeatTimeoutMs: number;
 }
 
 type Kind = 'bytes' | 'ms' | 'count';
@@ -40,6 +42,8 @@ export const LIMIT_SPECS: LimitSpec[] = [
   { key: 'maxConnections', flag: '--max-connections', env: 'REDOX_MAX_CONNECTIONS', kind: 'count', default: 0, description: 'concurrent connections accepted (0: no limit)' },
   { key: 'cpuBudgetMs', flag: '--cpu-budget', env: 'REDOX_CPU_BUDGET', kind: 'ms', default: 1_000, description: 'Lua execution time one request may use, waits excluded; then 503 (0: no budget, Lua runs ~2x faster)' },
   { key: 'memoryBytes', flag: '--memory-limit', env: 'REDOX_MEMORY_LIMIT', kind: 'bytes', default: 256 * 1024 * 1024, description: 'Lua heap size; a request that grows it past this fails with 500 (0: no limit)' },
+  { key: 'watchdogGraceMs', flag: '--watchdog-grace', env: 'REDOX_WATCHDOG_GRACE', kind: 'ms', default: 300, description: 'time the watchdog gives a Lua run past its CPU budget or handler timeout to stop at its next instruction before it forces the stop and reboots the VM; then 503 (0: no watchdog)' },
+  { key: 'heartbeatTimeoutMs', flag: '--heartbeat-timeout', env: 'REDOX_HEARTBEAT_TIMEOUT', kind: 'ms', default: 10_000, description: 'with --workers: a worker whose event loop sends no heartbeat for this long is killed and replaced (0: only replace workers that exit)' },
   { key: 'maxRequestsPerSocket', flag: '--max-requests-per-connection', env: 'REDOX_MAX_REQUESTS_PER_CONNECTION', kind: 'count', default: 0, description: 'requests served on one keep-alive connection (0: no limit)' },
 ];
 

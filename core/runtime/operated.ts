@@ -53,7 +53,7 @@ export async function startOperatedService(profile: RuntimeProfile, app: AppSour
 }
 
 /** The primary of `serve --workers`: forks the workers; its admin listener answers for all. */
-export async function startOperatedPrimary(profile: RuntimeProfile, spec: WorkerSpec, count: number, log: Logger, shutdownMs: number, adminAddress?: AdminAddress): Promise<Operated> {
+export async function startOperatedPrimary(profile: RuntimeProfile, spec: WorkerSpec, count: number, log: Logger, shutdownMs: number, adminAddress?: AdminAddress, heartbeatTimeoutMs = 0): Promise<Operated> {
   const ops = startPrimaryOperations(profile.features);
   let serving: () => number = () => 0;
   const admin = adminAddress ? await startAdmin({
@@ -61,7 +61,7 @@ export async function startOperatedPrimary(profile: RuntimeProfile, spec: Worker
     ready: () => { const n = serving(); return n < count ? `${n} of ${count} workers serving` : undefined; },
   }) : undefined;
   try {
-    const supervisor = await startWorkers(spec, count, log, shutdownMs);
+    const supervisor = await startWorkers(spec, count, log, shutdownMs, heartbeatTimeoutMs);
     serving = () => supervisor.serving;
     if (admin) admin.phase = 'ready';
     return {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { HostResponse, RequestEngine } from './engine';
 import { Logger } from './log';
 import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
+import { LuaDiscardedError, RecoverableOptions } from './recovery';
 import { RedoxError } from '../errors';
 import { Limits } from './limits';
 import type { CompletedRequest, RequestObserver } from '../feature';
@@ -105,8 +106,9 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     dispatch(body: Buffer | undefined): void {
       let out: HostResponse | Promise<HostResponse>;
       try {
-        out = engine.serve({ method: this.method, path: this.path, query: this.query, rawHeaders: this.rawHeaders, body, id: this.id, socket: this.req.socket },
-          { deadline: Date.now() + limits.handlerTimeoutMs });
+        // onDiscard: answered by the RecoveringEngine if a forced stop discards the VM.
+        const options: RecoverableOptions = { deadline: Date.now() + limits.handlerTimeoutMs, onDiscard: this };
+        out = engine.serve({ method: this.method, path: this.path, query: this.query, rawHeaders: this.rawHeaders, body, id: this.id, socket: this.req.socket }, options);
       } catch (err) {
         this.fail(err);
         return;
@@ -132,6 +134,8 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
 
     fail(err: unknown): void {
       const { res, id, method, path, start } = this;
+      // Already answered: a forced stop failed this request before its wait ended.
+      if (res.writableEnded) return;
       if (err instanceof LuaBudgetError) {
         const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
         log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
@@ -139,6 +143,14 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
         const status = err.kind === 'cpu' ? 503 : 500;
         sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
         logRequest(method, path, status, start, id, undefined, err.kind);
+        return;
+      }
+      if (err instanceof LuaDiscardedError) {
+        log.error('request failed: the watchdog stopped the Lua VM', { method, path, request_id: id });
+        // The stop may have unwound node:http's parser of this connection mid-request.
+        sendError(res, id, 503, 'request stopped: the Lua VM was restarted', ['connection', 'close']);
+        res.on('finish', () => this.req.socket.destroySoon());
+        logRequest(method, path, 503, start, id);
         return;
       }
       if (err instanceof LuaTimeoutError) {

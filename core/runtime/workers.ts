@@ -45,6 +45,17 @@ export function reportListening(url: string): void {
   process.send?.({ redox: 'listening', url });
 }
 
+/** Heartbeats from the worker's event loop: they stop when the loop is blocked (a Lua run the
+ *  watchdog could not stop, a runaway host call), and the primary replaces the worker. */
+export function startHeartbeat(timeoutMs: number): void {
+  if (timeoutMs <= 0 || !process.send) return;
+  setInterval(() => process.send?.({ redox: 'heartbeat' }), heartbeatInterval(timeoutMs)).unref();
+}
+
+function heartbeatInterval(timeoutMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
+}
+
 export interface Supervisor {
   url: string;
   /** Workers currently serving (readiness). */
@@ -57,26 +68,41 @@ interface Slot {
   worker: Worker;
   startedAt: number;
   failures: number;
-  serving?: boolean;
+  /** When the worker last showed its event loop turning (listening message or heartbeat). */
+  lastBeat: number;
+  listening: boolean;
 }
 
-/** Starts `count` workers and resolves once all of them listen. */
-export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutdownMs: number): Promise<Supervisor> {
+/** Starts `count` workers and resolves once all of them listen. A worker that exits, or whose
+ *  heartbeat stops for heartbeatTimeoutMs (0: not watched), is replaced. */
+export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutdownMs: number, heartbeatTimeoutMs = 0): Promise<Supervisor> {
   let closing = false;
   let url = '';
   const slots = new Set<Slot>();
+  const watch = heartbeatTimeoutMs > 0 ? setInterval(() => {
+    const now = Date.now();
+    for (const slot of slots) {
+      if (!slot.listening || now - slot.lastBeat <= heartbeatTimeoutMs) continue;
+      // Killed, it exits and the exit handler below forks its replacement.
+      slot.listening = false;
+      log.error('worker stopped sending heartbeats; replacing it', { pid: slot.worker.process.pid, silent_ms: now - slot.lastBeat });
+      slot.worker.process.kill('SIGKILL');
+    }
+  }, heartbeatInterval(heartbeatTimeoutMs)) : null;
+  watch?.unref();
 
   return new Promise<Supervisor>((resolve, reject) => {
     let listening = 0;
     const fork = (failures: number) => {
       const worker = cluster.fork({ [SPEC_ENV]: JSON.stringify(spec) });
-      const slot: Slot = { worker, startedAt: Date.now(), failures };
+      const slot: Slot = { worker, startedAt: Date.now(), failures, lastBeat: Date.now(), listening: false };
       slots.add(slot);
       worker.on('message', (msg: { redox?: string; url?: string }) => {
+        slot.lastBeat = Date.now();
         if (msg?.redox !== 'listening') return;
+        slot.listening = true;
         if (!url) url = msg.url!;
         slot.failures = 0;
-        slot.serving = true;
         if (++listening === count) resolve(supervisor);
       });
       worker.on('exit', (code, signal) => {
@@ -102,9 +128,10 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
 
     const supervisor: Supervisor = {
       get url() { return url; },
-      get serving() { let n = 0; for (const s of slots) if (s.serving) n++; return n; },
+      get serving() { let n = 0; for (const s of slots) if (s.listening) n++; return n; },
       close: () => new Promise<void>((done) => {
         closing = true;
+        if (watch) clearInterval(watch);
         if (slots.size === 0) return done();
         const timer = setTimeout(() => {
           for (const s of slots) s.worker.process.kill('SIGKILL');

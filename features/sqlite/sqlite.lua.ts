@@ -127,8 +127,13 @@ function Db:transaction(fn, opts)
   end
   local depth, err = tx_begin(id, mode)
   if depth == nil then return nil, err end
+  -- Closed by the runtime when it abandons the request inside fn (CPU budget, timeout): the
+  -- transaction is rolled back instead of staying open on the shared connection.
+  local open <close> = setmetatable({}, { __close = function(o) if o.depth then pcall(tx_end, id, o.depth, false) end end })
+  open.depth = depth
   local results
   local ran, e = pcall(gsub, "x", "x", function() results = pack(fn(self)) end)
+  open.depth = nil
   if ran then
     local done, cerr = tx_end(id, depth, true)
     if done == nil then return nil, cerr end
