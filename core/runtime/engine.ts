@@ -32,16 +32,18 @@ for _, level in ipairs({ "debug", "info", "warn", "error" }) do
   end
 end
 internal.provide("log", log)
+internal.provide("logger", log) -- the original Redox's name for it
 print = function(...)
   local n, parts = select("#", ...), {}
   for i = 1, n do parts[i] = tostring((select(i, ...))) end
   host.write(table.concat(parts, "\t") .. "\n")
 end
 http.install_globals()
-function internal.install_feature(name, chunk, fns)
+function internal.install_feature(name, chunk, fns, extras)
   local mod = fns
   if chunk then mod = chunk(fns) end
   internal.provide(name, mod)
+  for extra, make in pairs(extras or {}) do internal.provide(extra, make(mod)) end
 end
 local function load_app(chunk, attr, where)
   return http.set_app(chunk(), attr, where)
@@ -258,13 +260,19 @@ export class Engine {
       if (!fn.options.name) (fn.options as { name?: string }).name = `${def.name}.${fname}`;
     }
     const chunkRef = mod.lua ? vm.compile(mod.lua, `=[${def.name}]`) : 0;
+    const extras = Object.entries(mod.extraModules ?? {}).map(([name, lua]) => [name, vm.compile(lua, `=[${def.name}:${name}]`)] as const);
     await vm.drive((T) => {
       vm.pushRef(T, this.installRef);
       vm.api.pushString(T, def.name);
       if (chunkRef) vm.pushRef(T, chunkRef);
       else vm.api.raw._lua_pushnil(T);
       this.pushTable(T, mod.functions, mod.values);
-      return 4;
+      vm.api.raw._lua_createtable(T, 0, extras.length);
+      for (const [name, ref] of extras) {
+        vm.pushRef(T, ref);
+        vm.api.setField(T, -2, name);
+      }
+      return 5;
     }, () => undefined);
   }
 
