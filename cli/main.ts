@@ -4,6 +4,7 @@ import { addRuntimeCommands, runIfWorker, RuntimeHost } from './runtime-commands
 import { addCatalogueCommands } from './catalogue-commands';
 import { addBuildCommands } from './build-commands';
 import { addTsCommands } from './ts-commands';
+import { addTestCommands } from './test-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
 import { loadCatalogue, Catalogue } from '../core/catalogue/catalogue';
@@ -47,6 +48,7 @@ addCatalogueCommands(program, catalogue, (t) => process.stdout.write(t));
 // Command groups register below, one line each.
 addBuildCommands(program, catalogue, (t) => process.stdout.write(t));
 addTsCommands(program, runtimeHost);
+addTestCommands(program, runtimeHost);
 
 const worker = runIfWorker(runtimeHost);
 if (worker) {

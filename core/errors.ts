@@ -31,6 +31,7 @@ export const ERRORS = {
   REDOX_ASSET_CACHE: { exit: 1, summary: 'a built binary cannot extract its wasm or native addons to the cache folder' },
   REDOX_COMPILE: { exit: 1, summary: 'TypeScript failed to compile to Lua' },
   REDOX_INIT_NOT_EMPTY: { exit: 1, summary: 'redox init refuses a non-empty directory' },
+  REDOX_TEST_NOT_FOUND: { exit: 1, summary: 'redox test found no test files, or a path it was given does not exist' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
