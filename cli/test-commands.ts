@@ -8,7 +8,7 @@ import { loadProject } from '../core/build/project';
 import { createLogger } from '../core/runtime/log';
 import { AppSource } from '../core/runtime/app-source';
 import { discoverTests } from '../core/testing/discover';
-import { createReporter, ReporterName, REPORTERS } from '../core/testing/reporters';
+import { createReporter, ReporterName, REPORTERS, specReporter, teeReporter } from '../core/testing/reporters';
 import { runTests } from '../core/testing/run-tests';
 import { splitList } from './split-list';
 import { RuntimeHost } from './runtime-commands';
@@ -32,7 +32,7 @@ export function addTestCommands(program: Command, host: RuntimeHost): void {
     .option('--distro <name>', 'run with the features of this distro')
     .option('--filter <text>', 'run only the tests whose full name ("describe > test") contains this text')
     .addOption(new Option('--reporter <name>', 'output format: spec (one line per test), tap (TAP 13) or junit (JUnit XML)').choices([...REPORTERS]).default('spec'))
-    .option('-o, --output <file>', 'write the report to this file instead of standard output')
+    .option('-o, --output <file>', 'write the --reporter report to this file (the console still gets one line per test)')
     .action(async (paths: string[], opts: Record<string, any>) => {
       const cwd = process.cwd();
       const files = discoverTests(paths, cwd);
@@ -45,8 +45,11 @@ export function addTestCommands(program: Command, host: RuntimeHost): void {
       // Resolved once (TypeScript compiled once); every test file's VM loads it afresh.
       const app: AppSource | undefined = target ? host.app(target) : undefined;
       let text = '';
-      const write = opts.output ? (t: string) => { text += t; } : (t: string) => { process.stdout.write(t); };
-      const reporter = createReporter(opts.reporter as ReporterName, write);
+      const toStdout = (t: string) => { process.stdout.write(t); };
+      // With --output the report goes to the file and the console still shows the spec lines.
+      const reporter = opts.output
+        ? teeReporter(createReporter(opts.reporter as ReporterName, (t) => { text += t; }), specReporter(toStdout))
+        : createReporter(opts.reporter as ReporterName, toStdout);
       // App logs go to standard error, warnings and up unless REDOX_LOG_LEVEL says otherwise.
       const log = createLogger({ level: process.env.REDOX_LOG_LEVEL ?? 'warn', write: (t) => process.stderr.write(t) });
       const totals = await runTests({

@@ -132,3 +132,13 @@ export function junitReporter(write: (t: string) => void): Reporter {
 export function createReporter(name: ReporterName, write: (t: string) => void): Reporter {
   return name === 'tap' ? tapReporter(write) : name === 'junit' ? junitReporter(write) : specReporter(write);
 }
+
+/** Both reporters see everything (a file report for CI and the spec lines on the console). */
+export function teeReporter(a: Reporter, b: Reporter): Reporter {
+  return {
+    test: (f, r) => { a.test(f, r); b.test(f, r); },
+    fileError: (f, m) => { a.fileError(f, m); b.fileError(f, m); },
+    output: (f, t) => { a.output(f, t); b.output(f, t); },
+    end: (t) => { a.end(t); b.end(t); },
+  };
+}
