@@ -1,7 +1,7 @@
 // The one file through which `redox test` uses the engine: creating a VM with extra modules,
 // loading the app, running a file, dispatching one request in-process, closing. When the
 // engine's interface changes, only this file follows it.
-import { FeatureDefinition } from '../feature';
+import { HostFunction } from '../feature';
 import { LuaValue } from '../lua/marshal';
 import { LuaError } from '../lua/vm';
 import { Engine } from '../runtime/engine';
@@ -38,8 +38,8 @@ export interface TestVM {
 
 export interface TestVMOptions {
   profile: RuntimeProfile;
-  /** Installed after the profile's features (the test library). */
-  extra: FeatureDefinition[];
+  /** A library installed after the features: a Lua chunk receiving a table of host functions. */
+  library: { lua: string; chunkName: string; functions: Record<string, HostFunction> };
   modules: ModuleSource;
   log: Logger;
   /** Where print() writes. */
@@ -52,7 +52,7 @@ export async function openTestVM(options: TestVMOptions): Promise<TestVM> {
   const { profile } = options;
   const engine = await Engine.create({
     wasmPath: profile.wasmPath(),
-    features: [...profile.features, ...options.extra],
+    features: profile.features,
     catalogue: profile.catalogue,
     modules: options.modules,
     context: featureContext(profile),
@@ -63,6 +63,25 @@ export async function openTestVM(options: TestVMOptions): Promise<TestVM> {
     dev: false,
     write: options.write,
   });
+  const { vm } = engine;
+  const lib = options.library;
+  const ref = vm.compile(lib.lua, `=${lib.chunkName}`);
+  try {
+    await vm.drive((T) => {
+      vm.pushRef(T, ref);
+      vm.api.raw._lua_createtable(T, 0, Object.keys(lib.functions).length);
+      for (const [name, fn] of Object.entries(lib.functions)) {
+        vm.pushFunction(T, fn);
+        vm.api.setField(T, -2, name);
+      }
+      return 2;
+    }, () => undefined);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  } finally {
+    vm.unref(ref);
+  }
   return {
     loadApp: (main, attr) => engine.loadApp(main, attr),
     run: (main, args) => engine.runScript(main, args),

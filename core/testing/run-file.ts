@@ -6,7 +6,7 @@ import { AppSource } from '../runtime/app-source';
 import { ModuleFile, ModuleSource } from '../runtime/modules';
 import { Logger } from '../runtime/log';
 import { luaErrorText, openTestVM, TestVM } from './engine-adapter';
-import { testModule, TestReport } from './test-module';
+import { TEST_LIBRARY_LUA, testHostFunctions, TestReport } from './test-module';
 
 export interface FileRun {
   /** The test file as shown in reports (relative to the current folder). */
@@ -70,7 +70,7 @@ export async function runTestFile(o: RunFileOptions): Promise<FileRun> {
   };
   try {
     vm = await openTestVM({
-      profile: o.profile, extra: [testModule(hooks)], modules: new ChainedModules(sources), log: o.log, write: o.write,
+      profile: o.profile, library: { lua: TEST_LIBRARY_LUA, chunkName: '[t]', functions: testHostFunctions(hooks) }, modules: new ChainedModules(sources), log: o.log, write: o.write,
       requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
     });
   } catch (err) {
