@@ -86,14 +86,21 @@ export async function openTestVM(options: TestVMOptions): Promise<TestVM> {
     loadApp: (main, attr) => engine.loadApp(main, attr),
     run: (main, args) => engine.runScript(main, args),
     dispatch: async (req) => {
-      const out = await engine.dispatch({ ...req, ip: '127.0.0.1' }, { deadline: Date.now() + options.requestTimeoutMs });
+      const rawHeaders = req.headers.split('\n');
+      rawHeaders.length -= rawHeaders.length % 2;
+      const out = await engine.serve({ method: req.method, path: req.path, query: req.query, rawHeaders, body: req.body, id: req.id, ip: '127.0.0.1' },
+        { deadline: Date.now() + options.requestTimeoutMs });
       const headers: Record<string, string | string[]> = {};
-      for (let i = 0; i < out.headers.length; i += 2) {
-        const name = out.headers[i].toLowerCase();
+      const list = out.headers ?? [];
+      for (let i = 0; i < list.length; i += 2) {
+        const name = list[i].toLowerCase();
         const old = headers[name];
-        headers[name] = old === undefined ? out.headers[i + 1] : [...(Array.isArray(old) ? old : [old]), out.headers[i + 1]];
+        headers[name] = old === undefined ? list[i + 1] : [...(Array.isArray(old) ? old : [old]), list[i + 1]];
       }
-      return { status: out.status, body: out.body, headers, error: out.error };
+      if (out.contentType && headers['content-type'] === undefined) headers['content-type'] = out.contentType;
+      // A string body is ASCII (the engine keeps other bodies as bytes).
+      const body = typeof out.body === 'string' ? Buffer.from(out.body, 'latin1') : out.body;
+      return { status: out.status, body, headers, error: out.error };
     },
     close: () => engine.close(),
   };
