@@ -33,6 +33,18 @@ export function addTestCommands(program: Command, host: RuntimeHost): void {
     .option('--filter <text>', 'run only the tests whose full name ("describe > test") contains this text')
     .addOption(new Option('--reporter <name>', 'output format: spec (one line per test), tap (TAP 13) or junit (JUnit XML)').choices([...REPORTERS]).default('spec'))
     .option('-o, --output <file>', 'write the --reporter report to this file (the console still gets one line per test)')
+    .addHelpText('after', `
+In a test file:
+  test(name, fn) / it(name, fn)     declare a test; describe(name, fn) groups; before_each(fn), after_each(fn)
+  t.get(path, opts) (post, put, patch, delete, head, options, request)
+                                    one in-process request; opts: headers=, json=, body=, query=
+                                    res.status, res.headers, res.body, res:json(), res.error
+  t.eq(a, b)  t.neq(a, b)  t.ok(v)  t.match(s, pattern)  t.raises(fn, pattern)  t.status(res, 200)
+                                    assertions; a failure shows a diff and the test file's line
+  t.skip(name, fn)  t.fail(msg)     skip a test; fail now
+
+Exit code: 0 all passed, 1 a test failed (or --filter matched nothing), 2 usage error.
+Example: redox test --reporter junit --output test-results.xml`)
     .action(async (paths: string[], opts: Record<string, any>) => {
       const cwd = process.cwd();
       const files = discoverTests(paths, cwd);
