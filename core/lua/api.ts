@@ -5,6 +5,13 @@ import { LuaWasm } from 'wasmoon';
 
 export type LuaState = number;
 
+/** Buffer's encoders without the argument parsing of write() and toString() (Node has them on
+ *  every Buffer; @types/node does not declare them). */
+interface FastBuffer extends Buffer {
+  utf8Write(s: string, offset: number, length: number): number;
+  utf8Slice(start: number, end: number): string;
+}
+
 export const LUA_OK = 0;
 export const LUA_YIELD = 1;
 export const LUA_ERRRUN = 2;
@@ -85,8 +92,9 @@ export class LuaApi {
 
   /** A Buffer over the current wasm memory (memory growth detaches the old one). */
   heap(): Buffer {
-    const current = this.raw.HEAPU8.buffer;
-    if (this.view.buffer !== current) this.view = Buffer.from(current);
+    // Growth detaches the old ArrayBuffer, and a view over a detached buffer has length 0: one
+    // field read per call instead of fetching the module's current buffer.
+    if (this.view.length === 0) this.view = Buffer.from(this.raw.HEAPU8.buffer);
     return this.view;
   }
 
@@ -126,7 +134,9 @@ export class LuaApi {
   pushString(L: LuaState, s: string): void {
     // Worst case 3 bytes per UTF-16 unit.
     this.ensureScratch(s.length * 3 + 1);
-    const written = this.heap().write(s, this.scratch, this.scratchSize, 'utf8');
+    // utf8Write/utf8Slice are Buffer's own encoders, without write()/toString()'s argument
+    // parsing: these two run for every string crossing the boundary.
+    const written = (this.heap() as FastBuffer).utf8Write(s, this.scratch, this.scratchSize);
     this.raw._lua_pushlstring(L, this.scratch, written);
   }
 
@@ -142,7 +152,7 @@ export class LuaApi {
     if (ptr === 0) return null;
     const heap = this.heap();
     const len = this.raw.HEAPU32[this.lenPtr >> 2];
-    return heap.toString('utf8', ptr, ptr + len);
+    return (heap as FastBuffer).utf8Slice(ptr, ptr + len);
   }
 
   /** The string at idx as a copy of its bytes. */

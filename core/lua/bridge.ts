@@ -3,8 +3,8 @@
 // result (or raises the error at the caller's line) once the promise settles.
 import { LuaApi, LuaState, upvalueIndex } from './api';
 import { errorText } from './errors';
-import { HostFunction, SyncImpl } from './host';
-import { pushValue, readValue, LuaValue, ReadOptions } from './marshal';
+import { HostFunction, HostFunctionOptions, SyncImpl } from './host';
+import { pushValue, readValue, LuaValue } from './marshal';
 
 /** Lightuserdata address that marks "waiting on the host". */
 export const SENTINEL = 0x5ed0;
@@ -139,12 +139,12 @@ export class HostBridge {
   }
 }
 
-function readArg(api: LuaApi, L: LuaState, i: number, opts: ReadOptions): LuaValue {
-  return readValue(api, L, i, opts);
+function readArg(api: LuaApi, L: LuaState, i: number, opts: HostFunctionOptions): LuaValue {
+  return readValue(api, L, i, opts.textArgs !== undefined && i <= opts.textArgs ? undefined : opts);
 }
 
-function readArgs(api: LuaApi, L: LuaState, argc: number, opts: ReadOptions): LuaValue[] {
+function readArgs(api: LuaApi, L: LuaState, argc: number, opts: HostFunctionOptions): LuaValue[] {
   const args = new Array<LuaValue>(argc);
-  for (let i = 0; i < argc; i++) args[i] = readValue(api, L, i + 1, opts);
+  for (let i = 0; i < argc; i++) args[i] = readArg(api, L, i + 1, opts);
   return args;
 }

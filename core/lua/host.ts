@@ -11,6 +11,9 @@ export interface HostFunction {
 }
 
 export interface HostFunctionOptions extends ReadOptions {
+  /** With `bytes`: the first N arguments still arrive as text (an id, SQL): no copy to a Buffer
+   *  and back on every call. */
+  textArgs?: number;
   /** Name shown in error messages, e.g. "sqlite.open". Set by the module registry when omitted. */
   name?: string;
 }

@@ -79,6 +79,65 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     }
   };
 
+  /** One request from routing to the answer: a single object per request instead of closures;
+   *  `dispatch` is where the request enters the engine. */
+  class Exchange {
+    constructor(
+      readonly req: http.IncomingMessage, readonly res: http.ServerResponse, readonly id: string,
+      readonly method: string, readonly path: string, readonly query: string, readonly start: number,
+    ) {}
+
+    dispatch(body: Buffer | undefined): void {
+      let out: HostResponse | Promise<HostResponse>;
+      try {
+        out = engine.serve({ method: this.method, path: this.path, query: this.query, rawHeaders: this.req.rawHeaders, body, id: this.id, socket: this.req.socket },
+          { deadline: Date.now() + limits.handlerTimeoutMs });
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      // Only a handler that waited on the host answers from a promise.
+      if (out instanceof Promise) out.then((o) => this.reply(o), (err) => this.fail(err));
+      else this.reply(out);
+    }
+
+    reply(out: HostResponse): void {
+      const { res, id, method, path } = this;
+      if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
+      try {
+        send(res, id, out.status, out.contentType, out.headers, out.body);
+      } catch (err) {
+        log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
+        sendError(res, id, 500, 'internal server error');
+        logRequest(method, path, 500, this.start, id);
+        return;
+      }
+      logRequest(method, path, out.status, this.start, id);
+    }
+
+    fail(err: unknown): void {
+      const { res, id, method, path, start } = this;
+      if (err instanceof LuaBudgetError) {
+        const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
+        log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
+        if (err.kind === 'memory') engine.collect().catch(() => undefined);
+        const status = err.kind === 'cpu' ? 503 : 500;
+        sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
+        logRequest(method, path, status, start, id);
+        return;
+      }
+      if (err instanceof LuaTimeoutError) {
+        log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
+        sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
+        logRequest(method, path, 503, start, id);
+        return;
+      }
+      log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
+      sendError(res, id, 500, 'internal server error');
+      logRequest(method, path, 500, start, id);
+    }
+  }
+
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     inFlight++;
     const start = performance.now();
@@ -119,56 +178,9 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       }
     }
 
-    const reply = (out: HostResponse) => {
-      if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
-      try {
-        send(res, id, out.status, out.contentType, out.headers, out.body);
-      } catch (err) {
-        log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
-        sendError(res, id, 500, 'internal server error');
-        logRequest(method, path, 500, start, id);
-        return;
-      }
-      logRequest(method, path, out.status, start, id);
-    };
-
-    const fail = (err: unknown) => {
-      if (err instanceof LuaBudgetError) {
-        const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
-        log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
-        if (err.kind === 'memory') engine.collect().catch(() => undefined);
-        const status = err.kind === 'cpu' ? 503 : 500;
-        sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
-        logRequest(method, path, status, start, id);
-        return;
-      }
-      if (err instanceof LuaTimeoutError) {
-        log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
-        sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
-        logRequest(method, path, 503, start, id);
-        return;
-      }
-      log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
-      sendError(res, id, 500, 'internal server error');
-      logRequest(method, path, 500, start, id);
-    };
-
-    const dispatch = (body: Buffer | undefined) => {
-      let out: HostResponse | Promise<HostResponse>;
-      try {
-        out = engine.serve({ method, path, query, rawHeaders: raw, body, id, socket: req.socket },
-          { deadline: Date.now() + limits.handlerTimeoutMs });
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      // Only a handler that waited on the host answers from a promise.
-      if (out instanceof Promise) out.then(reply, fail);
-      else reply(out);
-    };
-
+    const ex = new Exchange(req, res, id, method, path, query, start);
     if (contentLength <= 0 && !chunked) {
-      dispatch(undefined);
+      ex.dispatch(undefined);
       return;
     }
     // A client that goes away while sending its body never reaches dispatch.
@@ -201,7 +213,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     req.on('end', () => {
       if (failed || ended) return;
       ended = true;
-      dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      ex.dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
     req.on('error', () => {
       failed = true;

@@ -59,7 +59,7 @@ export default defineFeature({
       } catch (err) {
         return failure(err, op, source);
       }
-    }, { bytes: true, name: op });
+    }, { bytes: true, textArgs: 2, name: op });
 
     /** stmt:query/get/run on a prepared statement. */
     const onStmt = (op: string, exec: Exec) => sync((id: unknown, ...args: LuaValue[]) => {
@@ -69,7 +69,7 @@ export default defineFeature({
       } catch (err) {
         return failure(err, op, stmt.source);
       }
-    }, { bytes: true, name: op });
+    }, { bytes: true, textArgs: 1, name: op });
 
     return {
       lua: SQLITE_LUA,
@@ -96,7 +96,7 @@ export default defineFeature({
           } catch (err) {
             return failure(err, 'db:exec', source);
           }
-        }, { bytes: true, name: 'db:exec' }),
+        }, { bytes: true, textArgs: 2, name: 'db:exec' }),
         query: onDb('db:query', all),
         get: onDb('db:get', first),
         run: onDb('db:run', run),
@@ -108,7 +108,7 @@ export default defineFeature({
           } catch (err) {
             return failure(err, 'db:prepare', source);
           }
-        }, { bytes: true, name: 'db:prepare' }),
+        }, { bytes: true, textArgs: 2, name: 'db:prepare' }),
         stmt_query: onStmt('stmt:query', all),
         stmt_get: onStmt('stmt:get', first),
         stmt_run: onStmt('stmt:run', run),

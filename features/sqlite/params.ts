@@ -85,7 +85,13 @@ const MISSING = /^Missing named parameter "(.*)"$/;
  * table binds NULL: Lua tables cannot hold nil, so `{email = maybe_nil}` must still work.
  */
 export function call<M extends 'all' | 'get' | 'run'>(stmt: Statement, method: M, params: Params): ReturnType<Statement[M]> {
-  if (!params.named) return (stmt[method] as (...a: unknown[]) => ReturnType<Statement[M]>)(...params.values);
+  if (!params.named) {
+    const v = params.values;
+    // Direct calls for the common arities: a spread call is several times slower in V8.
+    if (v.length === 1) return (stmt[method] as (a: unknown) => ReturnType<Statement[M]>).call(stmt, v[0]);
+    if (v.length === 0) return (stmt[method] as () => ReturnType<Statement[M]>).call(stmt);
+    return (stmt[method] as (...a: unknown[]) => ReturnType<Statement[M]>).apply(stmt, v);
+  }
   const values = params.values;
   for (let tries = 0; ; tries++) {
     try {
