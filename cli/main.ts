@@ -6,6 +6,7 @@ import { addBuildCommands } from './build-commands';
 import { addDeployCommands } from './deploy-commands';
 import { addTsCommands } from './ts-commands';
 import { addVersionCommand } from './version-command';
+import { addTestCommands } from './test-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
 import { loadCatalogue, Catalogue } from '../core/catalogue/catalogue';
@@ -51,6 +52,7 @@ addBuildCommands(program, catalogue, (t) => process.stdout.write(t));
 addTsCommands(program, runtimeHost);
 addDeployCommands(program, (t) => process.stdout.write(t));
 addVersionCommand(program, pkg.version, (t) => process.stdout.write(t));
+addTestCommands(program, runtimeHost);
 
 const worker = runIfWorker(runtimeHost);
 if (worker) {

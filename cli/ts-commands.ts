@@ -59,18 +59,18 @@ export function addTsCommands(program: Command, host: RuntimeHost, print: Print 
     });
 
   program.command('init')
-    .description('create a new service: app, test, README, .gitignore, CI workflow and editor declarations')
+    .description('create a new service: app, its tests (redox test), README, .gitignore, CI workflow and editor declarations')
     .argument('<dir>', 'where to create it (a new or empty directory)')
     .option('-t, --template <name>', 'lua or typescript', 'lua')
     .option('--force', 'write into a non-empty directory (template files are overwritten, others kept)')
-    .action((dir: string, opts: { template: string; force?: boolean }) => {
+    .option('--redox <spec>', `what the generated CI workflow installs with npm install --global: a registry version, a tarball URL or a git URL [default: ${pkg.name}@${pkg.version}]`)
+    .action((dir: string, opts: { template: string; force?: boolean; redox?: string }) => {
       const { initProject } = require('../core/ts/init') as typeof import('../core/ts/init');
-      const result = initProject({ dir, template: opts.template, force: opts.force, version: pkg.version });
+      const result = initProject({ dir, template: opts.template, force: opts.force, version: pkg.version, packageName: pkg.name, install: opts.redox });
       const rel = path.relative(process.cwd(), result.dir) || '.';
       const main = result.template === 'typescript' ? 'app.ts' : 'app.lua';
-      const test = result.template === 'typescript' ? 'test.ts' : 'test.lua';
       print(`created a ${result.template} service in ${rel} (${result.files.length} files)\n\n` +
         `  cd ${rel}\n  redox dev ${main}        # serve on http://127.0.0.1:3000, reloading on changes\n` +
-        `  redox run ${test}        # run its test\n  redox build --distro web --app ${main}   # a single binary in dist/\n`);
+        `  redox test              # run its tests\n  redox build --distro web --app ${main}   # a single binary in dist/\n`);
     });
 }

@@ -40,6 +40,7 @@ export const ERRORS = {
   REDOX_STATIC_DIR: { exit: 2, summary: 'the --static folder does not exist or is not a folder' },
   REDOX_TLS_FILE: { exit: 1, summary: 'a --tls-cert or --tls-key file cannot be read' },
   REDOX_TLS_INVALID: { exit: 1, summary: 'the TLS certificate or key is not valid PEM, or the key does not belong to the certificate' },
+  REDOX_TEST_NOT_FOUND: { exit: 1, summary: 'redox test found no test files, or a path it was given does not exist' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -30,6 +30,10 @@ export interface FeatureModule {
   values?: Record<string, LuaValue>;
   /** A Lua chunk that receives the functions table as `...` and returns the module value. */
   lua?: string;
+  /** Further modules this feature provides under other names (for example a compatibility
+   *  API): name -> a Lua chunk that receives the feature's module as `...` and returns the
+   *  value, made available as require(name) and as the global of the same name. */
+  extraModules?: Record<string, string>;
   /** Releases what this VM's instance holds (open databases, connection pools, timers). */
   cleanup?(): void | Promise<void>;
 }

@@ -40,8 +40,8 @@ async function callRoutes(url: string, name: string): Promise<void> {
 }
 
 const TEMPLATES = [
-  { template: 'lua', main: 'app.lua', test: 'test.lua', files: ['.luarc.json', 'types/redox.lua'] },
-  { template: 'typescript', main: 'app.ts', test: 'test.ts', files: ['tsconfig.json', 'types/redox.d.ts', 'types/language-extensions.d.ts'] },
+  { template: 'lua', main: 'app.lua', test: 'app_test.lua', files: ['.luarc.json', 'types/redox.lua'] },
+  { template: 'typescript', main: 'app.ts', test: 'app.test.ts', files: ['tsconfig.json', 'types/redox.d.ts', 'types/language-extensions.d.ts'] },
 ];
 
 for (const t of TEMPLATES) {
@@ -62,12 +62,15 @@ for (const t of TEMPLATES) {
       const ext = t.template === 'lua' ? '.lua' : '.d.ts';
       for (const d of featureDeclarations()) assert.ok(fs.existsSync(path.join(dir, 'types', d.feature + ext)), `types/${d.feature}${ext} missing`);
       const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
-      for (const cmd of [`redox dev ${t.main}`, `redox run ${t.test}`, `redox build --distro web --app ${t.main}`, './dist/redox-web']) {
+      for (const cmd of [`redox dev ${t.main}`, 'redox test', `redox build --distro web --app ${t.main}`, './dist/redox-web', 'npm install --global redox-lua@']) {
         assert.ok(readme.includes(cmd), `README does not show ${cmd}`);
       }
       const workflow = fs.readFileSync(path.join(dir, '.github/workflows/build.yml'), 'utf8');
       assert.match(workflow, new RegExp(`redox build --distro web --app ${t.main.replace('.', '\\.')}`));
       assert.match(workflow, /upload-artifact/);
+      assert.match(workflow, /npm install --global redox-lua@\d+\.\d+\.\d+\n/, 'CI installs the package that has the redox command');
+      assert.doesNotMatch(workflow + readme, /install (--global|-g) redox@/, 'never the unrelated registry package "redox"');
+      assert.match(workflow, /redox test --reporter junit --output test-results\.xml/);
       assert.doesNotMatch(workflow + readme, /\{\{/, 'placeholders are filled');
     });
 
@@ -75,20 +78,30 @@ for (const t of TEMPLATES) {
       await serving(spawnRedox(['serve', t.main, '--port', '0'], { cwd: dir }), (url) => callRoutes(url, 'svc'));
     });
 
-    it('passes its own test with `redox run`', async () => {
-      const r = await redox(['run', t.test], dir);
+    it('passes its own tests with `redox test`', async () => {
+      const r = await redox(['test'], dir);
       assert.equal(r.code, 0, r.stderr + r.stdout);
-      assert.match(r.stdout, /^3 tests passed$/m);
+      assert.match(r.stdout, new RegExp(`^ok +${t.test.replace('.', '\\.')} > GET / names the service`, 'm'));
+      assert.match(r.stdout, /^4 passed, 0 failed, 0 skipped \(1 file, /m);
     });
 
-    it('fails its test when the app breaks (the test checks something)', async () => {
+    it('fails its tests when the app breaks (the tests check something)', async () => {
       const copy = path.join(tempDir(), 'svc');
       fs.cpSync(dir, copy, { recursive: true });
       const main = path.join(copy, t.main);
       fs.writeFileSync(main, fs.readFileSync(main, 'utf8').replace('Hello, ', 'Bye, '));
-      const r = await redox(['run', t.test], copy);
+      const r = await redox(['test'], copy);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /Bye, Ada!/);
+      assert.match(r.stdout, /FAIL .* > POST \/greetings greets with a UUID/);
+      assert.match(r.stdout, /expected "Hello, Ada!", got "Bye, Ada!"|expected: "Hello, Ada!"\n\s+actual: +"Bye, Ada!"/);
+      assert.match(r.stdout, /^3 passed, 1 failed, 0 skipped/m);
+    });
+
+    it('writes the workflow install line from --redox', async () => {
+      const other = path.join(tempDir(), 'svc2');
+      const r = await redox(['init', other, '--template', t.template, '--redox', 'https://example.com/redox-lua-9.9.9.tgz'], parent);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(fs.readFileSync(path.join(other, '.github/workflows/build.yml'), 'utf8'), /npm install --global https:\/\/example\.com\/redox-lua-9\.9\.9\.tgz\n/);
     });
 
     it('builds into a binary that serves the app from an empty directory', async () => {

@@ -242,6 +242,12 @@ describe('declarations', () => {
     }
   });
 
+  it('a test file calling every function of the redox test API compiles and passes', async () => {
+    const r = await redox(['test', 'testing.test.ts', '--app', 'testing_app.ts', '--features', 'uuid'], apiDir, {});
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /^3 passed, 0 failed, 1 skipped \(1 file, /m);
+  });
+
   for (const decl of [coreDeclaration(), ...featureDeclarations()]) {
     it(`the API program calls every function of ${decl.name}`, () => {
       const text = apiText();

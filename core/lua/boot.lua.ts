@@ -22,16 +22,18 @@ for _, level in ipairs({ "debug", "info", "warn", "error" }) do
   end
 end
 internal.provide("log", log)
+internal.provide("logger", log) -- the original Redox's name for it
 print = function(...)
   local n, parts = select("#", ...), {}
   for i = 1, n do parts[i] = tostring((select(i, ...))) end
   host.write(table.concat(parts, "\t") .. "\n")
 end
 http.install_globals()
-function internal.install_feature(name, chunk, fns)
+function internal.install_feature(name, chunk, fns, extras)
   local mod = fns
   if chunk then mod = chunk(fns) end
   internal.provide(name, mod)
+  for extra, make in pairs(extras or {}) do internal.provide(extra, make(mod)) end
 end
 return http.run, http.load_app, internal.install_feature
 `;

@@ -137,13 +137,19 @@ export class Engine implements RequestEngine {
       if (!fn.options.name) (fn.options as { name?: string }).name = `${def.name}.${fname}`;
     }
     const chunkRef = mod.lua ? vm.compile(mod.lua, `=[${def.name}]`) : 0;
+    const extras = Object.entries(mod.extraModules ?? {}).map(([name, lua]) => [name, vm.compile(lua, `=[${def.name}:${name}]`)] as const);
     await vm.drive((T) => {
       vm.pushRef(T, this.entries.installFeature);
       vm.api.pushString(T, def.name);
       if (chunkRef) vm.pushRef(T, chunkRef);
       else vm.api.raw._lua_pushnil(T);
       pushTable(vm, T, mod.functions, mod.values);
-      return 4;
+      vm.api.raw._lua_createtable(T, 0, extras.length);
+      for (const [name, ref] of extras) {
+        vm.pushRef(T, ref);
+        vm.api.setField(T, -2, name);
+      }
+      return 5;
     }, () => undefined);
   }
 

@@ -40,5 +40,5 @@ export function runtimeModuleNames(root = projectRoot()): string[] {
   const features = fs.existsSync(path.join(root, 'features'))
     ? fs.readdirSync(path.join(root, 'features')).filter((n) => fs.statSync(path.join(root, 'features', n)).isDirectory())
     : [];
-  return ['json', 'log', 'redox', 'redox_ts', ...features];
+  return ['json', 'log', 'logger', 'redox', 'redox_ts', 't', ...features];
 }

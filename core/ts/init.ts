@@ -16,6 +16,19 @@ export interface InitOptions {
   force?: boolean;
   /** The redox version the CI workflow installs. */
   version: string;
+  /** The npm package the `redox` command comes from. */
+  packageName: string;
+  /** What the CI workflow and README install (`npm install --global SPEC`): a registry
+   *  version, a tarball or a git URL. Default: packageName@version. */
+  install?: string;
+}
+
+/** Placeholders a template file may use. */
+export interface TemplateValues {
+  name: string;
+  version: string;
+  package: string;
+  install: string;
 }
 
 export interface InitResult {
@@ -40,7 +53,8 @@ export function projectName(dir: string): string {
 }
 
 /** Every file `redox init` would write for this template: relative path -> content. */
-export function renderTemplate(template: TemplateName, name: string, version: string, root = projectRoot()): Map<string, string | Buffer> {
+export function renderTemplate(template: TemplateName, values: TemplateValues, root = projectRoot()): Map<string, string | Buffer> {
+  const fill = (text: string) => text.replace(/\{\{(name|version|package|install)\}\}/g, (_, key: keyof TemplateValues) => values[key]);
   const files = new Map<string, string | Buffer>();
   const base = path.join(root, 'templates', template);
   const walk = (dir: string, rel: string) => {
@@ -48,7 +62,7 @@ export function renderTemplate(template: TemplateName, name: string, version: st
       const src = path.join(dir, entry.name);
       const out = rel ? `${rel}/${targetName(entry.name)}` : targetName(entry.name);
       if (entry.isDirectory()) walk(src, out);
-      else if (isText(entry.name)) files.set(out, fs.readFileSync(src, 'utf8').replace(/\{\{name\}\}/g, name).replace(/\{\{version\}\}/g, version));
+      else if (isText(entry.name)) files.set(out, fill(fs.readFileSync(src, 'utf8')));
       else files.set(out, fs.readFileSync(src));
     }
   };
@@ -79,7 +93,12 @@ export function initProject(options: InitOptions): InitResult {
         'choose a new or empty directory, or pass --force to write the template files over it (other files are kept)');
     }
   }
-  const files = renderTemplate(template, projectName(dir), options.version);
+  const install = options.install ?? `${options.packageName}@${options.version}`;
+  if (/\s/.test(install) || install === '') {
+    throw new RedoxError('REDOX_USAGE', `--redox must be one npm install spec without spaces, got "${install}"`,
+      `for example ${options.packageName}@${options.version}, ./redox-lua-${options.version}.tgz, https://host/redox-lua-${options.version}.tgz or git+https://host/owner/redox.git`);
+  }
+  const files = renderTemplate(template, { name: projectName(dir), version: options.version, package: options.packageName, install });
   for (const [rel, content] of files) {
     const out = path.join(dir, rel);
     fs.mkdirSync(path.dirname(out), { recursive: true });

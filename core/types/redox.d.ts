@@ -218,6 +218,76 @@ declare namespace log {
   }
 }
 
+/** The original Redox's name for `log` (same module). */
+declare const logger: log.Module;
+
+/** `redox test` only: declaring tests, assertions with readable diffs, and an HTTP client that
+ *  calls the app in the same VM without a socket. Also `require("t")`. */
+declare const t: t.Module;
+
+declare namespace t {
+  interface RequestOptions {
+    /** Request headers; a list sends the header once per item. */
+    headers?: Record<string, string | number | string[]>;
+    /** Encoded with json.encode; sets content-type: application/json unless headers has one. */
+    json?: unknown;
+    /** The raw body (not with json). */
+    body?: string;
+    /** Appended to the path's query string, percent-encoded, keys sorted; a list repeats the key. */
+    query?: Record<string, string | number | boolean | (string | number)[]>;
+  }
+  interface Response {
+    readonly status: number;
+    /** Lower-case names; a repeated header (set-cookie) is a list. */
+    readonly headers: Record<string, string | string[]>;
+    /** The body ("" when there is none). */
+    readonly body: string;
+    /** When the handler failed: the error the server would have logged (message and traceback). */
+    readonly error?: string;
+    /** The body decoded as JSON; a body that is not JSON fails the test and shows it. */
+    json<T = any>(): T;
+  }
+  interface Module {
+    /** Declares a test; it runs after the whole file has loaded. */
+    test(this: void, name: string, fn: (this: void) => void): void;
+    /** Declares a test that is reported as skipped. */
+    skip(this: void, name: string, fn?: (this: void) => void): void;
+    /** Groups tests (names become "group > test"); hooks declared inside apply to the group. */
+    describe(this: void, name: string, fn: (this: void) => void): void;
+    before_each(this: void, fn: (this: void) => void): void;
+    after_each(this: void, fn: (this: void) => void): void;
+    /** Deep equality (tables by content); the failure shows where they first differ. */
+    eq(this: void, actual: unknown, expected: unknown, note?: string): void;
+    neq(this: void, actual: unknown, unexpected: unknown, note?: string): void;
+    /** Passes when value is neither nil nor false; returns it. */
+    ok<T>(this: void, value: T, note?: string): T;
+    /** Passes when s contains the Lua pattern (plain = true: the literal text). */
+    match(this: void, s: string, pattern: string, note?: string, plain?: boolean): void;
+    /** Passes when fn raises (with pattern: an error whose text contains it); returns the error. */
+    raises(this: void, fn: (this: void) => unknown, pattern?: string, note?: string): unknown;
+    /** Passes when res.status is status; the failure shows the body and the handler's error. */
+    status(this: void, res: Response, status: number, note?: string): Response;
+    fail(this: void, message?: string): never;
+    /** A value as readable text (tables sorted, nested). */
+    show(this: void, value: unknown): string;
+    request(this: void, method: string, path: string, opts?: RequestOptions): Response;
+    get(this: void, path: string, opts?: RequestOptions): Response;
+    post(this: void, path: string, opts?: RequestOptions): Response;
+    put(this: void, path: string, opts?: RequestOptions): Response;
+    patch(this: void, path: string, opts?: RequestOptions): Response;
+    delete(this: void, path: string, opts?: RequestOptions): Response;
+    head(this: void, path: string, opts?: RequestOptions): Response;
+    options(this: void, path: string, opts?: RequestOptions): Response;
+  }
+}
+
+/** `redox test` only: t.test, t.describe (it is t.test), t.before_each, t.after_each. */
+declare function test(this: void, name: string, fn: (this: void) => void): void;
+declare function describe(this: void, name: string, fn: (this: void) => void): void;
+declare function it(this: void, name: string, fn: (this: void) => void): void;
+declare function before_each(this: void, fn: (this: void) => void): void;
+declare function after_each(this: void, fn: (this: void) => void): void;
+
 /** Writes its arguments to standard output, separated by tabs (Lua's print).
  *  @tsonly */
 declare function print(this: void, ...values: unknown[]): void;

@@ -73,3 +73,11 @@ declare module 'cache' {
   const cache: CacheModule;
   export = cache;
 }
+
+/** The original Redox's cache API, kept for seed apps: lru_cache.create(max) is
+ *  cache.new{max_entries = max}. */
+interface LruCacheModule {
+  create: (this: void, max: number) => Cache;
+}
+
+declare const lru_cache: LruCacheModule;

@@ -8,6 +8,7 @@
 import { defineFeature, LuaFailure, LuaMulti, LuaValue, sync } from '../../core/feature';
 import { addIntegers, deadline, keyOf, limitOf, misuse, typeName } from './args';
 import { CACHE_LUA } from './cache.lua';
+import { LRU_CACHE_LUA } from './lru-cache.lua';
 import { attach, createPrivate, detach, namedStore, release } from './registry';
 import { CacheStore, Limits } from './store';
 import { decode, encode, ENTRY_OVERHEAD, Entry, FLOAT, INT } from './values';
@@ -52,6 +53,7 @@ export default defineFeature({
 
     return {
       lua: CACHE_LUA,
+      extraModules: { lru_cache: LRU_CACHE_LUA },
       functions: {
         new: sync((opts: LuaValue) => {
           if (opts === undefined) opts = {};

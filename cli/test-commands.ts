@@ -1,0 +1,78 @@
+// `redox test [paths...]`: discovers test files, runs each in a fresh VM with the features
+// `serve` would use, and reports (spec, tap or junit). Exit code 1 when a test fails.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { RedoxError } from '../core/errors';
+import { loadProject } from '../core/build/project';
+import { createLogger } from '../core/runtime/log';
+import { AppSource } from '../core/runtime/app-source';
+import { discoverTests } from '../core/testing/discover';
+import { createReporter, ReporterName, REPORTERS, specReporter, teeReporter } from '../core/testing/reporters';
+import { runTests } from '../core/testing/run-tests';
+import { splitList } from './split-list';
+import { RuntimeHost } from './runtime-commands';
+
+/** The app under test: --app, else redox.json's "app", else app.lua or app.ts here. */
+function appTarget(flag: string | undefined, cwd: string): string | undefined {
+  if (flag) return flag;
+  const project = loadProject(cwd);
+  if (project?.app) return path.relative(cwd, project.app) || project.app;
+  return ['app.lua', 'app.ts'].find((f) => fs.existsSync(path.join(cwd, f)));
+}
+
+export function addTestCommands(program: Command, host: RuntimeHost): void {
+  program.command('test')
+    .description('run the tests of a service: *_test.lua, *.test.lua and *.test.ts files (and every .lua/.ts file in test/), each in a fresh VM with an in-process HTTP client for the app')
+    .argument('[paths...]', 'test files or folders to search [default: the current folder]')
+    .option('--app <target>', 'the app the in-process client (t.get, t.post, ...) talks to [default: "app" in redox.json, else app.lua or app.ts here]')
+    .option('--no-app', 'load no app (pure unit tests)')
+    .option('--features <list>', 'run with exactly these features (comma-separated, repeatable; distro-NAME adds a distro) [default: redox.json, else all]',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--distro <name>', 'run with the features of this distro')
+    .option('--filter <text>', 'run only the tests whose full name ("describe > test") contains this text')
+    .addOption(new Option('--reporter <name>', 'output format: spec (one line per test), tap (TAP 13) or junit (JUnit XML)').choices([...REPORTERS]).default('spec'))
+    .option('-o, --output <file>', 'write the --reporter report to this file (the console still gets one line per test)')
+    .addHelpText('after', `
+In a test file:
+  test(name, fn) / it(name, fn)     declare a test; describe(name, fn) groups; before_each(fn), after_each(fn)
+  t.get(path, opts) (post, put, patch, delete, head, options, request)
+                                    one in-process request; opts: headers=, json=, body=, query=
+                                    res.status, res.headers, res.body, res:json(), res.error
+  t.eq(a, b)  t.neq(a, b)  t.ok(v)  t.match(s, pattern)  t.raises(fn, pattern)  t.status(res, 200)
+                                    assertions; a failure shows a diff and the test file's line
+  t.skip(name, fn)  t.fail(msg)     skip a test; fail now
+
+Exit code: 0 all passed, 1 a test failed (or --filter matched nothing), 2 usage error.
+Example: redox test --reporter junit --output test-results.xml`)
+    .action(async (paths: string[], opts: Record<string, any>) => {
+      const cwd = process.cwd();
+      const files = discoverTests(paths, cwd);
+      if (files.length === 0) {
+        throw new RedoxError('REDOX_TEST_NOT_FOUND', `no test files under ${paths.length ? paths.join(', ') : 'the current folder'}`,
+          'name test files *_test.lua, *.test.lua or *.test.ts, or put them in a test/ folder');
+      }
+      const profile = host.profile({ features: opts.features === undefined ? undefined : splitList(opts.features), distro: opts.distro });
+      const target = opts.app === false ? undefined : appTarget(opts.app, cwd);
+      // Resolved once (TypeScript compiled once); every test file's VM loads it afresh.
+      const app: AppSource | undefined = target ? host.app(target) : undefined;
+      let text = '';
+      const toStdout = (t: string) => { process.stdout.write(t); };
+      // With --output the report goes to the file and the console still shows the spec lines.
+      const reporter = opts.output
+        ? teeReporter(createReporter(opts.reporter as ReporterName, (t) => { text += t; }), specReporter(toStdout))
+        : createReporter(opts.reporter as ReporterName, toStdout);
+      // App logs go to standard error, warnings and up unless REDOX_LOG_LEVEL says otherwise.
+      const log = createLogger({ level: process.env.REDOX_LOG_LEVEL ?? 'warn', write: (t) => process.stderr.write(t) });
+      const totals = await runTests({
+        profile, files, load: (file) => host.app(file), app: app && (() => app), appName: target, filter: opts.filter, reporter, log, cwd,
+      });
+      if (opts.output) fs.writeFileSync(opts.output, text);
+      if (totals.passed + totals.failed === 0 && opts.filter !== undefined) {
+        process.stderr.write(`no test matched --filter ${JSON.stringify(opts.filter)}\n`);
+        host.setExitCode(1);
+        return;
+      }
+      host.setExitCode(totals.failed > 0 ? 1 : 0);
+    });
+}
