@@ -33,7 +33,8 @@ export function addTsCommands(program: Command, host: RuntimeHost, print: Print 
     .argument('<app>', 'app.lua or app.ts (optionally :attr)')
     .option('-p, --port <port>', 'port to listen on; 0 picks a free one [env: PORT, default: 3000]')
     .option('-H, --host <host>', 'address to listen on [env: HOST, default: 127.0.0.1]')
-    .option('--features <list...>', 'run with exactly these features (comma-separated; distro-NAME adds a distro) [default: all]')
+    .option('--features <list>', 'run with exactly these features (comma-separated, repeatable; distro-NAME adds a distro) [default: all]',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--distro <name>', 'run with the features of this distro')
     .action(async (app: string, opts: Record<string, any>) => {
       const { startDev } = require('../core/ts/dev') as typeof import('../core/ts/dev');

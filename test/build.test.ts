@@ -14,7 +14,7 @@ import { listeningUrl, ROOT, spawnRedox, Spawned, tempDir } from './support/harn
 import { loadCatalogue, distroFeatures } from '../core/catalogue/catalogue';
 import { BuildManifest } from '../core/build/manifest';
 import { planBuild } from '../core/build/plan';
-import { SizesReport } from '../core/build/sizes';
+import { SizesReport, writeFolderReports } from '../core/build/sizes';
 import { smokeTest } from '../core/build/smoke';
 import { withDefaultCommand } from '../cli/binary-main';
 
@@ -220,7 +220,10 @@ test('minimal: serves a core-only app (also with --workers 2), and an absent fea
   const { dir, bin } = isolate(path.join(ALL, 'redox-minimal'), {
     'app.lua': 'get("/", function(req) return json.encode({ ok = true, features = #redox.features }) end)\n',
     'needs-uuid.lua': 'local uuid = require("uuid")\nprint(uuid.v4())\n',
+    'mod.lua': 'local M = {}\nfunction M.f() end\nreturn M\n',
   });
+  const module = await finish(runIsolated(dir, bin, ['run', 'mod.lua']));
+  assert.deepEqual([module.code, module.stderr], [0, ''], 'a script returning a module table');
   const features = await finish(runIsolated(dir, bin, ['features', '--json']));
   assert.deepEqual(JSON.parse(features.stdout), { distro: 'minimal', features: [] });
   await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0']), async (url) => {
@@ -315,6 +318,29 @@ test('a binary over its budget fails the build with the figures and leaves no bi
   assert.match(r.stderr, /redox-minimal is [\d.]+ MiB \(\d+ bytes\).*over its budget of 50MiB \(52428800 bytes\)/);
   assert.match(r.stderr, /REDOX_BUILD_BUDGET/);
   assert.deepEqual(fs.readdirSync(out), []);
+});
+
+test('a build that fails its budget drops the deleted binary from SHA256SUMS and sizes.md', { skip }, async () => {
+  // A folder that already holds minimal and web (hard links: no copy of 85 MB files).
+  const out = scratch('stale-');
+  for (const name of ['redox-minimal', 'redox-web']) {
+    fs.linkSync(path.join(ALL, name), path.join(out, name));
+    fs.copyFileSync(path.join(ALL, name + '.manifest.json'), path.join(out, name + '.manifest.json'));
+  }
+  writeFolderReports(out);
+  assert.match(fs.readFileSync(path.join(out, 'SHA256SUMS'), 'utf8'), /  redox-minimal\n/);
+  const r = await redox(['build', '--distro', 'minimal', '--budget', '50MiB', '--out', out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(fs.readdirSync(out).filter((f) => !f.startsWith('.')).sort(),
+    ['SHA256SUMS', 'redox-web', 'redox-web.manifest.json', 'sizes.json', 'sizes.md']);
+  const sums = fs.readFileSync(path.join(out, 'SHA256SUMS'), 'utf8');
+  assert.equal(sums, `${manifest(ALL, 'redox-web').sha256}  redox-web\n`);
+  assert.doesNotMatch(fs.readFileSync(path.join(out, 'sizes.md'), 'utf8'), /redox-minimal/);
+  assert.deepEqual((JSON.parse(fs.readFileSync(path.join(out, 'sizes.json'), 'utf8')) as SizesReport).binaries.map((b) => b.name), ['redox-web']);
+  // The only binary fails too: no reports are left to describe files that are gone.
+  const again = await redox(['build', '--distro', 'web', '--budget', '50MiB', '--out', out]);
+  assert.equal(again.code, 1, again.stderr);
+  assert.deepEqual(fs.readdirSync(out).filter((f) => !f.startsWith('.')), []);
 });
 
 test('local feature + embedded app from redox.json: the binary with no arguments serves the app', { skip }, async () => {

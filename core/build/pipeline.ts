@@ -139,8 +139,9 @@ export async function build(root: string, request: BuildRequest, progress: Progr
     try {
       for (const target of plan.targets) manifests.push(await buildTarget(plan, target, work, progress));
     } finally {
-      // Even when a later binary fails, the folder's reports cover the ones that were built.
-      if (manifests.length) writeFolderReports(plan.outDir);
+      // Even when a binary fails (and its older copy was deleted), the folder's reports describe
+      // exactly the binaries present.
+      if (fs.existsSync(plan.outDir)) writeFolderReports(plan.outDir);
     }
     return { outDir: plan.outDir, manifests, report: writeFolderReports(plan.outDir) };
   } finally {

@@ -1,5 +1,6 @@
 // A Lua VM with the core modules, the given features and (after loadApp) an app: the unit one
 // worker process runs. It knows features only through the contract in core/feature.ts.
+import { randomBytes } from 'node:crypto';
 import { FeatureContext, FeatureDefinition, FeatureModule } from '../feature';
 import { LUA_REGISTRYINDEX, LuaState, T_NUMBER, T_TABLE } from '../lua/api';
 import { async, HostFunction, sync } from '../lua/host';
@@ -132,9 +133,12 @@ export class Engine {
         return new Promise<void>((resolve) => setTimeout(resolve, ms));
       }, { name: 'redox.sleep' }),
       now: sync(() => Date.now(), { name: 'redox.now' }),
+      // math.random would give every process the same sequence (the wasm build's seed is fixed).
+      random_seed: sync(() => new LuaMulti([randomSeedPart(), randomSeedPart()])),
       env: sync((name: unknown) => {
         if (typeof name !== 'string') throw new TypeError(`redox.env expects a variable name, got ${typeof name}`);
-        return envAllowed(name) ? process.env[name] : undefined;
+        // null is one nil value: tostring(redox.env("UNSET")) must work as in Lua.
+        return envAllowed(name) ? process.env[name] ?? null : null;
       }, { name: 'redox.env' }),
     };
   }
@@ -338,7 +342,8 @@ export class Engine {
 
   /** Runs a script to completion (`redox run`): `arg` holds the arguments. Returns what the
    *  script returned (an integer is used as the exit code). */
-  async runScript(main: { source: Buffer; chunkName: string }, args: string[]): Promise<LuaValue> {
+  /** Runs a script and returns its first result; with `onlyNumber`, only a numeric one. */
+  async runScript(main: { source: Buffer; chunkName: string }, args: string[], onlyNumber = false): Promise<LuaValue> {
     const { vm } = this;
     const { api } = vm;
     api.raw._lua_createtable(vm.L, args.length, 1);
@@ -353,7 +358,12 @@ export class Engine {
         vm.pushRef(T, ref);
         for (const a of args) vm.api.pushString(T, a);
         return 1 + args.length;
-      }, (T, nres) => (nres > 0 ? vm.result(T, nres, 1) : undefined));
+      }, (T, nres) => {
+        if (nres === 0) return undefined;
+        // An exit code can only be a number: a module table (functions and all) is ignored.
+        if (onlyNumber && api.raw._lua_type(T, -nres) !== T_NUMBER) return undefined;
+        return vm.result(T, nres, 1);
+      });
     } finally {
       vm.unref(ref);
     }
@@ -376,4 +386,9 @@ function envAllowed(name: string): boolean {
   const allow = process.env.REDOX_ENV_ALLOW;
   if (allow === undefined || allow === '') return true;
   return allow.split(',').map((s) => s.trim()).some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
+}
+
+/** 48 random bits from the OS's secure source (a safe integer, so it reaches Lua exactly). */
+function randomSeedPart(): number {
+  return randomBytes(6).readUIntBE(0, 6);
 }

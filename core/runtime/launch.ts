@@ -95,7 +95,7 @@ export async function startService(profile: RuntimeProfile, app: AppSource, sett
 export async function runScript(profile: RuntimeProfile, app: AppSource, args: string[], settings: EngineSettings): Promise<number> {
   const engine = await createEngine(profile, app, settings);
   try {
-    const result = await engine.runScript(app.main, args);
+    const result = await engine.runScript(app.main, args, true);
     return typeof result === 'number' && Number.isInteger(result) ? result : 0;
   } catch (err) {
     if (err instanceof LuaError) {

@@ -1,7 +1,6 @@
 // `redox dev`: serve an app and reload it when a source file in its folder changes. A new
 // version (recompiled when it is TypeScript) replaces the running one only after it loads;
 // when it fails, the last good version keeps serving and the log says why.
-import fs from 'node:fs';
 import path from 'node:path';
 import { AppSource, appFromTarget, splitTarget } from '../runtime/app-source';
 import { createEngine, RuntimeProfile } from '../runtime/launch';
@@ -12,6 +11,7 @@ import { startServer } from '../runtime/server';
 import { DriveOptions } from '../lua/vm';
 import type { CompiledApp } from './compile';
 import { compiledAppSource, isTypeScriptTarget } from './target';
+import { watchTree } from './watch-tree';
 
 export interface DevOptions {
   target: string;
@@ -104,9 +104,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       log.error(`reload failed; still serving the previous version of ${name}`, { changed: files, error: (err as Error).message });
     }
   };
-  const watcher = fs.watch(root, { recursive: true }, (_event, file) => {
-    if (!file || !WATCHED.test(file) || IGNORED.test(file)) return;
-    changed.add(file.split(path.sep).join('/'));
+  const watcher = watchTree(root, (rel) => IGNORED.test(rel), (file) => {
+    if (!WATCHED.test(file)) return;
+    changed.add(file);
     clearTimeout(timer);
     timer = setTimeout(() => {
       running = running.then(reload);
