@@ -68,7 +68,12 @@ for (const t of TEMPLATES) {
       const workflow = fs.readFileSync(path.join(dir, '.github/workflows/build.yml'), 'utf8');
       assert.match(workflow, new RegExp(`redox build --distro web --app ${t.main.replace('.', '\\.')}`));
       assert.match(workflow, /upload-artifact/);
-      assert.doesNotMatch(workflow + readme, /\{\{/, 'placeholders are filled');
+      assert.doesNotMatch(workflow + readme, /(?<!\$)\{\{/, 'placeholders are filled (${{ }} is GitHub\'s own syntax)');
+      // The registry's package named "redox" is someone else's: never install by that name.
+      assert.doesNotMatch(workflow, /npm (install|i)\b[^\n]*\sredox(@|\s|$)/m);
+      assert.doesNotMatch(workflow, /npx\s+redox@/);
+      assert.match(workflow, /npm install --global "\$REDOX_SOURCE"/);
+      assert.match(workflow, /if \[ -z "\$REDOX_SOURCE" \]; then\n\s+echo "::error::set the repository variable REDOX_SOURCE/);
     });
 
     it('serves the app and answers its routes over HTTP', async () => {
