@@ -110,6 +110,7 @@ export function main(features: FeatureDefinition[]): void {
       return app;
     },
     setExitCode: (code) => { exitCode = code; },
+    features,
     exit: (code) => process.stdout.write('', () => process.exit(code)),
   };
   addRuntimeCommands(program, host);

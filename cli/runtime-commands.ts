@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { RedoxError } from '../core/errors';
 import { splitList } from './split-list';
 import { AppSource } from '../core/runtime/app-source';
-import { RuntimeProfile, runScript, startService } from '../core/runtime/launch';
+import { FeatureDefinition } from '../core/feature';
+import { FeatureRunSettings, RuntimeProfile, runScript, startService } from '../core/runtime/launch';
 import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
 import { createLogger, Logger } from '../core/runtime/log';
 import { parseWorkers, reportListening, startWorkers, WorkerSpec, workerSpec } from '../core/runtime/workers';
@@ -20,6 +21,34 @@ export interface RuntimeHost {
   setExitCode(code: number): void;
   /** Asks the entry point to end the process now (after a graceful shutdown). */
   exit(code: number): void;
+  /** The features whose settings (flags) serve, run and dev offer. */
+  features: FeatureDefinition[];
+}
+
+/** --data-dir and every feature's own flags (e.g. --sqlite-any-path). */
+export function featureSettingOptions(cmd: Command, features: FeatureDefinition[]): Command {
+  cmd.option('--data-dir <dir>', 'the folder features keep their files in; paths Lua gives (databases) resolve inside it [env: REDOX_DATA_DIR, default: the app\'s folder]');
+  const seen = new Set<string>();
+  for (const f of [...features].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const s of Object.values(f.settings ?? {})) {
+      if (seen.has(s.flag)) continue;
+      seen.add(s.flag);
+      cmd.option(s.boolean ? s.flag : `${s.flag} <value>`, `${s.description} [env: ${s.env}]`);
+    }
+  }
+  return cmd;
+}
+
+/** The values of those options, as the runtime takes them. */
+export function featureSettingValues(opts: Record<string, any>, features: FeatureDefinition[]): FeatureRunSettings {
+  const flags: Record<string, string> = {};
+  for (const f of features) {
+    for (const s of Object.values(f.settings ?? {})) {
+      const v = opts[camel(s.flag)];
+      if (v !== undefined) flags[s.flag] = v === true ? '1' : String(v);
+    }
+  }
+  return { dataDir: opts.dataDir, flags };
 }
 
 function selectionOptions(cmd: Command, host: RuntimeHost): Command {
@@ -48,6 +77,7 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
       `${spec.description} [env: ${spec.env}, default: ${formatDefault(spec.kind, spec.default)}]`));
   }
   serve.option('-w, --workers <n>', 'worker processes, each with its own Lua VM; "auto" is one per core [env: REDOX_WORKERS, default: 1]');
+  featureSettingOptions(serve, host.features);
   selectionOptions(serve, host).action(async (target: string | undefined, opts: Record<string, any>) => {
     const limitFlags: Record<string, string> = {};
     for (const spec of LIMIT_SPECS) {
@@ -61,6 +91,7 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
       host: opts.host ?? process.env.HOST ?? '127.0.0.1',
       dev: Boolean(opts.dev),
       limitFlags,
+      featureSettings: featureSettingValues(opts, host.features),
     };
     const workers = parseWorkers(opts.workers ?? process.env.REDOX_WORKERS, opts.workers !== undefined ? '--workers' : 'REDOX_WORKERS');
     if (workers > 1) return supervise(host, spec, workers);
@@ -72,11 +103,12 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
     .argument('<script>', 'the Lua file to run')
     .argument('[args...]', 'arguments for the script (arg[1], arg[2], ...)')
     .passThroughOptions();
+  featureSettingOptions(run, host.features);
   selectionOptions(run, host).action(async (script: string, args: string[], opts: Record<string, any>) => {
     const profile = host.profile(selection(opts));
     const app = host.app(script);
     const log = createLogger({ write: (t) => process.stderr.write(t) });
-    const code = await runScript(profile, app, args, { log });
+    const code = await runScript(profile, app, args, { log, features: featureSettingValues(opts, host.features) });
     host.setExitCode(code);
   });
 }
@@ -87,7 +119,7 @@ async function serveOne(host: RuntimeHost, spec: WorkerSpec, asWorker: boolean):
   const profile = host.profile({ features: spec.features, distro: spec.distro });
   const app = host.app(spec.target);
   const log = createLogger();
-  const service = await startService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev });
+  const service = await startService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, features: spec.featureSettings });
   if (asWorker) reportListening(service.url);
   else process.stdout.write(`listening on ${service.url}\n`);
   onShutdown(log, () => service.close(), host);

@@ -50,6 +50,11 @@ end
 return http.dispatch, load_app, internal.install_feature
 `;
 
+/** What every feature's context shares; `setting` is bound per feature from `settingOf`. */
+export type EngineContext = Omit<FeatureContext, 'log' | 'setting'> & {
+  settingOf(def: FeatureDefinition, name: string): string | undefined;
+};
+
 export interface EngineOptions {
   wasmPath: string;
   /** The features of this build or run; their `requires` must be among them. */
@@ -57,7 +62,7 @@ export interface EngineOptions {
   /** Names of every feature that exists, so a missing one gets a helpful message. */
   catalogue: string[];
   modules: ModuleSource;
-  context: Omit<FeatureContext, 'log'>;
+  context: EngineContext;
   log: Logger;
   version: string;
   /** Show error messages and tracebacks to HTTP clients. */
@@ -253,7 +258,8 @@ export class Engine {
     const { vm } = this;
     let mod: FeatureModule;
     try {
-      mod = await def.install({ ...this.options.context, log: this.options.log });
+      const { settingOf, ...context } = this.options.context;
+      mod = await def.install({ ...context, setting: (name) => settingOf(def, name), log: this.options.log });
     } catch (err) {
       throw new RedoxError('REDOX_FEATURE_INSTALL', `feature "${def.name}" failed to start: ${(err as Error).message}`);
     }

@@ -19,6 +19,8 @@ export interface WorkerSpec {
   port: number;
   dev: boolean;
   limitFlags: Record<string, string>;
+  /** --data-dir and the features' own flags. */
+  featureSettings?: { dataDir?: string; flags?: Record<string, string> };
 }
 
 export function parseWorkers(text: string | undefined, source: string): number {

@@ -3,7 +3,7 @@
 // when it fails, the last good version keeps serving and the log says why.
 import path from 'node:path';
 import { AppSource, appFromTarget, splitTarget } from '../runtime/app-source';
-import { createEngine, RuntimeProfile } from '../runtime/launch';
+import { createEngine, FeatureRunSettings, RuntimeProfile } from '../runtime/launch';
 import { Engine, LuaRequest } from '../runtime/engine';
 import { Limits } from '../runtime/limits';
 import { Logger } from '../runtime/log';
@@ -20,6 +20,8 @@ export interface DevOptions {
   port: number;
   limits: Limits;
   log: Logger;
+  /** --data-dir and the features' own flags. */
+  features?: FeatureRunSettings;
   cwd?: string;
   /** Quiet time after the last change before reloading. */
   debounceMs?: number;
@@ -58,7 +60,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     } else {
       app = appFromTarget(options.target, cwd);
     }
-    const engine = await createEngine(profile, app, { log, dev: true, budgets: { cpuMs: options.limits.cpuBudgetMs, memoryBytes: options.limits.memoryBytes } });
+    const engine = await createEngine(profile, app, { log, dev: true, features: options.features, budgets: { cpuMs: options.limits.cpuBudgetMs, memoryBytes: options.limits.memoryBytes } });
     try {
       await engine.loadApp(app.main, app.attr);
       return engine;
