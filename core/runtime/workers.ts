@@ -69,6 +69,8 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
       const worker = cluster.fork({ [SPEC_ENV]: JSON.stringify(spec) });
       const slot: Slot = { worker, startedAt: Date.now(), failures };
       slots.add(slot);
+      // Operators (and the tests, on every platform) learn the workers' pids from the log.
+      log.info('worker started', { pid: worker.process.pid });
       worker.on('message', (msg: { redox?: string; url?: string }) => {
         if (msg?.redox !== 'listening') return;
         if (!url) url = msg.url!;
