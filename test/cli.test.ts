@@ -116,11 +116,12 @@ test('build --features takes one value per flag: a stray word is a usage error, 
 });
 
 test('SIGTERM finishes the request in flight, then exits 0', async () => {
-  const dir = write(tempDir(), { 'app.lua': 'get("/slow", function() redox.sleep(500) return "finished" end)\n' });
+  const dir = write(tempDir(), { 'app.lua': 'get("/slow", function() print("arrived") redox.sleep(500) return "finished" end)\n' });
   const p = spawnRedox(['serve', 'app.lua', '--port', '0'], { cwd: dir });
   const url = await listeningUrl(p);
   const pending = fetch(url + '/slow');
-  await new Promise((r) => setTimeout(r, 100));
+  // The signal comes once the request is inside its handler, however slow the machine.
+  for (let i = 0; i < 800 && !p.stdout().includes('arrived\n'); i++) await new Promise((r) => setTimeout(r, 25));
   p.child.kill('SIGTERM');
   const res = await pending;
   assert.equal(res.status, 200);

@@ -100,6 +100,10 @@ for (const t of TEMPLATES) {
       const out = path.join(parent, 'out');
       const r = await redox(['build', '--distro', 'web', '--app', t.main, '--out', out], dir);
       assert.equal(r.code, 0, r.stderr + r.stdout);
+      // A TypeScript app is compiled to Lua and embedded as one file (its test is not).
+      const manifest = JSON.parse(fs.readFileSync(path.join(out, 'redox-web.manifest.json'), 'utf8'));
+      if (t.template === 'typescript') assert.deepEqual(manifest.app, { main: 'app.ts', attr: null, files: ['app.ts'] });
+      else assert.equal(manifest.app.main, 'app.lua');
       const alone = tempDir();
       const bin = path.join(alone, 'redox-web');
       fs.copyFileSync(path.join(out, 'redox-web'), bin);
