@@ -10,6 +10,8 @@ export interface Contender {
   spec: ServerSpec | { skip: string };
   /** Cores the server is pinned to (undefined: not pinned). */
   cores?: string;
+  /** Path (and query) wrk requests; "/" when absent. */
+  path?: string;
 }
 
 export interface Load {
@@ -75,7 +77,7 @@ export async function measureGroup(contenders: Contender[], load: Load, say: (t:
     for (const [name, srv] of running) {
       say(`    warm-up ${name} (${load.warmupSeconds} s)\n`);
       try {
-        await wrk(srv, load, load.warmupSeconds);
+        await wrk(srv, load, load.warmupSeconds, contenders.find((c) => c.name === name)?.path);
       } catch (err) {
         say(`    ${name} failed in the warm-up:\n${indent((err as Error).message)}\n`);
         rows.set(name, skippedRow(name, `failed under load in the warm-up: ${firstLines((err as Error).message)}`));
@@ -84,13 +86,14 @@ export async function measureGroup(contenders: Contender[], load: Load, say: (t:
         await srv.stop();
       }
     }
+    const pathOf = new Map(contenders.map((c) => [c.name, c.path]));
     for (let r = 1; r <= load.rounds; r++) {
       for (const [name, srv] of running) {
         const peak = { v: peaks.get(name) ?? 0 };
         const sampler = setInterval(() => { peak.v = Math.max(peak.v, srv.rss()); }, 250);
         try {
           const cpu0 = srv.cpuSeconds();
-          const res = await wrk(srv, load, load.seconds);
+          const res = await wrk(srv, load, load.seconds, pathOf.get(name));
           const cpu = srv.cpuSeconds() - cpu0;
           results.get(name)!.push({ ...res, cpu });
           say(`    round ${r}/${load.rounds} ${name.padEnd(28)} ${fmt(res.rps)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms  cpu ${((100 * cpu) / res.seconds).toFixed(0)}%  wrk ${res.loadCpuPct.toFixed(0)}%${res.errors ? `  errors ${res.errors}` : ''}\n`);
@@ -127,8 +130,8 @@ export async function measureGroup(contenders: Contender[], load: Load, say: (t:
   return contenders.map((c) => rows.get(c.name)!);
 }
 
-function wrk(srv: RunningServer, load: Load, seconds: number): Promise<WrkResult> {
-  return runWrk({ url: srv.url, connections: load.connections, seconds, cores: load.loadCores, timeout: load.timeout, workdir: load.workdir });
+function wrk(srv: RunningServer, load: Load, seconds: number, path?: string): Promise<WrkResult> {
+  return runWrk({ url: path ? new URL(path, srv.url).href : srv.url, connections: load.connections, seconds, cores: load.loadCores, timeout: load.timeout, workdir: load.workdir });
 }
 
 export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

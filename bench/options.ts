@@ -1,6 +1,6 @@
 // Command-line options of `npm run bench`: rounds, their length, and which workloads run.
 
-export const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const;
+export const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'seed', 'tfb', 'calls'] as const;
 export type WorkloadId = (typeof WORKLOADS)[number];
 
 export interface BenchOptions {
@@ -15,11 +15,16 @@ export interface BenchOptions {
   quick: boolean;
   /** Skip installing the peers; contenders that are not installed are skipped. */
   noInstall: boolean;
+  /** A Redox binary (an earlier build) to measure beside this one in the seed workload. */
+  baseline?: string;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--only w1,w3] [--rounds N] [--duration S] [--no-install]
+const USAGE = `usage: npm run bench -- [--quick] [--only w1,w3] [--rounds N] [--duration S] [--no-install] [--baseline BINARY]
   w1 JSON + uuid v4 vs peers   w2 waiting on a 100 ms upstream (500 connections)
-  w3 cache 1k vs 1M entries    w4 cold start                    w5 workers 2 vs 1`;
+  w3 cache 1k vs 1M entries    w4 cold start                    w5 workers 2 vs 1
+  seed  the seed's json.encode handler vs node:http, info and warn logging (--baseline: an older binary beside it)
+  tfb   TechEmpower-style types vs node:http + better-sqlite3, with the geometric mean
+  calls cost of one host call from Lua (uuid, json.encode, db:get, db:query)`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const opts: BenchOptions = { rounds: 5, duration: 3, warmup: 2, coldRuns: 10, only: new Set(WORKLOADS), quick: false, noInstall: false };
@@ -35,6 +40,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (arg === '--rounds') opts.rounds = positive(arg, value());
     else if (arg === '--duration') opts.duration = positive(arg, value());
     else if (arg === '--no-install') opts.noInstall = true;
+    else if (arg === '--baseline') opts.baseline = value();
     else if (arg === '-h' || arg === '--help') throw new Error(USAGE);
     else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }

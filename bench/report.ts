@@ -22,7 +22,7 @@ export function renderWorkload(w: WorkloadResult): string {
       : [r.name, num(r.rps), ref ? `${(r.rps / ref.rps).toFixed(2)}x` : '', num(r.p50, 2), num(r.p99, 2), num(r.rssMiB, 0),
         num(r.cpuPct, 0), num(r.reqPerCpuS), num(r.loadCpuPct, 0),
         r.errors ? `${num(r.errors)} (${(100 * r.errors / Math.max(1, r.requests)).toFixed(1)}%)` : '0', '']);
-    out.push(table(['contender', 'req/s', `vs ${w.reference}`, 'p50 ms', 'p99 ms', 'RSS MiB', 'CPU %', 'req/CPU-s', 'wrk %', 'errors', ''], rows));
+    out.push(table(['contender', 'req/s', `vs ${w.reference ?? '-'}`, 'p50 ms', 'p99 ms', 'RSS MiB', 'CPU %', 'req/CPU-s', 'wrk %', 'errors', ''], rows));
     const bound = w.rows.filter((r) => !r.skipped && r.loadCpuPct >= LOAD_BOUND);
     if (bound.length) out.push(`  ! wrk used >= ${LOAD_BOUND}% of its core for ${bound.map((r) => r.name).join(', ')}: the load generator, not the server, set that req/s (a lower bound)`);
   }
@@ -40,5 +40,5 @@ export function renderWorkload(w: WorkloadResult): string {
 export function renderTargets(targets: Target[]): string {
   const rows = targets.map((t) => [t.workload, t.goal, t.reached, t.status]);
   const caveats = targets.filter((t) => t.caveat).map((t) => `  - ${t.workload}: ${t.caveat}`);
-  return ['Targets (issue 6)', table(['', 'target', 'reached', ''], rows, 3), ...caveats].join('\n') + '\n';
+  return ['Targets (issues 6 and 10)', table(['', 'target', 'reached', ''], rows, 3), ...caveats].join('\n') + '\n';
 }

@@ -1,6 +1,7 @@
 // The issue's targets, each checked against the figures of this run.
 import { WorkloadResult } from './workloads';
 import { Row } from './measure';
+import { geometricMean, TFB_TYPES } from './tfb';
 
 export interface Target {
   workload: string;
@@ -43,6 +44,20 @@ export function checkTargets(results: WorkloadResult[], cores: number): Target[]
   add('w5', '2 workers > 1 worker (load generator off their cores)', one && two ? two.rps > one.rps : undefined,
     one && two ? `${x(two.rps / one.rps)} (${k(two.rps)} vs ${k(one.rps)} req/s)` : '',
     cores < 3 ? `only ${cores} cores: wrk shared a core with worker 2, so this is not the target's condition` : undefined);
+
+  // Issue 10.
+  const seedNode = row('seed', 'node:http');
+  const seedInfo = row('seed', 'Redox (defaults: info logs)');
+  const seedWarn = row('seed', 'Redox (warn)');
+  const vsNode = (r: Row | undefined) => (r && seedNode ? `${x(r.rps / seedNode.rps)} (${k(r.rps)} vs ${k(seedNode.rps)} req/s; per CPU-s ${x(r.reqPerCpuS / seedNode.reqPerCpuS)})` : '');
+  add('seed', 'defaults >= 0.65x node:http', seedInfo && seedNode ? seedInfo.rps >= 0.65 * seedNode.rps : undefined, vsNode(seedInfo));
+  add('seed', 'warn logging >= 0.8x node:http', seedWarn && seedNode ? seedWarn.rps >= 0.8 * seedNode.rps : undefined, vsNode(seedWarn));
+  const tfbRows = w('tfb')?.rows ?? [];
+  const pairs = TFB_TYPES.map((t) => [tfbRows.find((r) => r.name === `${t.id}: Redox` && !r.skipped), tfbRows.find((r) => r.name === `${t.id}: node:http` && !r.skipped)]);
+  const complete = pairs.every(([a, b]) => a && b && b.rps > 0);
+  const mean = complete ? geometricMean(pairs.map(([a, b]) => a!.rps / b!.rps)) : 0;
+  const meanCpu = complete ? geometricMean(pairs.map(([a, b]) => a!.reqPerCpuS / b!.reqPerCpuS)) : 0;
+  add('tfb', 'geometric mean >= 0.7x node:http + better-sqlite3', complete ? mean >= 0.7 : undefined, `${x(mean)} (per CPU-s ${x(meanCpu)})`);
   return out;
 }
 

@@ -8,6 +8,7 @@ import { BenchOptions, WorkloadId } from './options';
 import { Peers } from './peers';
 import { Redox } from './redox';
 import { freePort, startServer } from './server';
+import { calls, seed, tfb } from './engine-workloads';
 
 export interface BenchContext {
   opts: BenchOptions;
@@ -161,5 +162,5 @@ export async function w5(ctx: BenchContext): Promise<WorkloadResult> {
   return { id: 'w5', title: 'W5: workload 1 with --workers 2 vs 1 worker', rows, reference: 'Redox, 1 worker', notes };
 }
 
-export const RUNNERS: Record<WorkloadId, (ctx: BenchContext) => Promise<WorkloadResult>> = { w1, w2, w3, w4, w5 };
+export const RUNNERS: Record<WorkloadId, (ctx: BenchContext) => Promise<WorkloadResult>> = { w1, w2, w3, w4, w5, seed, tfb, calls };
 

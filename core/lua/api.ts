@@ -45,6 +45,7 @@ export class LuaApi {
   private scratchSize: number;
   private readonly lenPtr: number;
   private readonly cstrings = new Map<string, number>();
+  private readonly keys = new Map<string, number>();
 
   static async load(wasmPath: string): Promise<LuaApi> {
     // wasmoon's build wraps every export in an assertion shim (~15% of a request's CPU).
@@ -106,6 +107,20 @@ export class LuaApi {
       this.cstrings.set(s, ptr);
     }
     return ptr;
+  }
+
+  /** A cached C string for a table key (column names, object keys), or 0 when the key should be
+   *  pushed as a string instead: long, containing NUL, or the cache is full. Bounded, since keys
+   *  may come from data. */
+  keyPtr(key: string): number {
+    const ptr = this.keys.get(key);
+    if (ptr !== undefined) return ptr;
+    if (key.length > 64 || this.keys.size >= 4096 || key.includes('\0')) return 0;
+    const bytes = Buffer.from(key + '\0', 'utf8');
+    const at = this.raw._malloc(bytes.length);
+    this.heap().set(bytes, at);
+    this.keys.set(key, at);
+    return at;
   }
 
   pushString(L: LuaState, s: string): void {

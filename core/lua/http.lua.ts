@@ -1,27 +1,23 @@
-// Requests and responses on the Lua side: the req object handlers see, the rules that turn a
-// handler's return value into a response, and the dispatcher the host calls per request.
+// Requests on the Lua side: the req object handlers see (its fields come from the host only
+// when read), the entry the host calls per request, and the choice of the app's handler.
 export const HTTP_LUA = String.raw`
-local host, router, json, internal = ...
+local host, internal = ...
+local json = require("redox.core.json")
+local router = require("redox.core.router")
+local response = require("redox.core.response")
 local M = {}
 
 -- Requests --------------------------------------------------------------------------------
+-- A request is { _slot = n }: each field is fetched from the host the first time it is read.
 local Request = {}
 local lazy = {}
 
-function lazy.headers(self)
-  local h = {}
-  local raw = rawget(self, "_raw_headers")
-  if raw then
-    for k, v in raw:gmatch("([^\n]*)\n([^\n]*)\n") do
-      k = k:lower()
-      local old = h[k]
-      if old == nil then h[k] = v
-      elseif k == "cookie" then h[k] = old .. "; " .. v
-      else h[k] = old .. ", " .. v end
-    end
-  end
-  return h
-end
+function lazy.method(self) return host.req_method(rawget(self, "_slot")) end
+function lazy.path(self) return host.req_path(rawget(self, "_slot")) end
+function lazy.id(self) return host.req_id(rawget(self, "_slot")) end
+function lazy.ip(self) return host.req_ip(rawget(self, "_slot")) end
+function lazy.params(self) return host.req_params(rawget(self, "_slot")) or {} end
+function lazy.headers(self) return host.req_headers(rawget(self, "_slot")) or {} end
 
 local function query_decode(s)
   s = s:gsub("+", " ")
@@ -30,7 +26,7 @@ end
 
 function lazy.query(self)
   local q = {}
-  local raw = rawget(self, "_raw_query")
+  local raw = host.req_query(rawget(self, "_slot"))
   if raw and raw ~= "" then
     for pair in raw:gmatch("[^&]+") do
       local k, v = pair:match("^([^=]*)=(.*)$")
@@ -59,147 +55,67 @@ end
 
 --- The raw request body as a string ("" when there is none).
 function Request:body()
-  return rawget(self, "_body") or ""
+  local body = rawget(self, "_body")
+  if body == nil then
+    body = host.req_body(rawget(self, "_slot")) or ""
+    rawset(self, "_body", body)
+  end
+  return body
 end
 
 --- The request body decoded as JSON; an invalid or empty body answers 400.
 function Request:json()
   local cached = rawget(self, "_json")
   if cached ~= nil then return cached end
-  local body = rawget(self, "_body")
-  if body == nil or body == "" then M.abort(400, "request body is empty; expected JSON") end
+  local body = Request.body(self)
+  if body == "" then response.abort(400, "request body is empty; expected JSON") end
   local ok, value = pcall(json.decode, body)
-  if not ok then M.abort(400, "invalid JSON body: " .. tostring(value):gsub("^json%.decode: ", "")) end
+  if not ok then response.abort(400, "invalid JSON body: " .. tostring(value):gsub("^json%.decode: ", "")) end
   rawset(self, "_json", value)
   return value
 end
 
--- HTTP errors a handler raises on purpose: redox.abort(404, "no such user").
-local http_error_mt = { __name = "redox.http_error" }
-http_error_mt.__tostring = function(e) return "HTTP " .. e.status .. ": " .. e.message end
-
-function M.abort(status, message, headers)
-  if math.type(status) ~= "integer" or status < 400 or status > 599 then
-    error("redox.abort: status must be an integer from 400 to 599, got " .. tostring(status), 2)
-  end
-  error(setmetatable({ status = status, message = message and tostring(message) or "error", headers = headers }, http_error_mt), 2)
-end
-
--- Responses -------------------------------------------------------------------------------
-local response_mt = { __name = "redox.response" }
-local RESPONSE_KEYS = { status = true, headers = true, body = true, json = true }
-local TEXT = "text/plain; charset=utf-8"
-local JSON_TYPE = "application/json; charset=utf-8"
-
-local function invalid(msg) error(setmetatable({ message = msg }, { __name = "redox.invalid_response", __tostring = function(e) return e.message end }), 0) end
-
--- Framing headers belong to the server: it sets them from the body it sends.
-local SERVER_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true }
-
-local function check_header(name, value)
-  if type(name) ~= "string" or not name:find("^[!#$%%&'*+%-.^_|~%w]+$") then
-    invalid("invalid header name " .. (type(name) == "string" and ("'" .. name .. "'") or type(name)))
-  end
-  local vt = type(value)
-  if vt == "number" then return tostring(value) end
-  if vt ~= "string" then invalid("header '" .. name .. "' must be a string, got " .. vt) end
-  if value:find("[\r\n%z]") then invalid("header '" .. name .. "' contains CR, LF or NUL") end
-  return value
-end
-
---- Turns what a handler returned into {status=, headers=, body=} (headers keyed lower-case).
-function M.normalize(res, req)
-  local t = type(res)
-  if t == "string" then
-    return setmetatable({ status = 200, headers = { ["content-type"] = TEXT }, body = res }, response_mt)
-  elseif res == nil then
-    return setmetatable({ status = 204, headers = {} }, response_mt)
-  elseif t ~= "table" then
-    invalid("handler returned a " .. t .. "; return a string, a table {status=, headers=, body=} or {status=, json=}, or nil")
-  end
-  if getmetatable(res) == response_mt then return res end
-  for k in pairs(res) do
-    if not RESPONSE_KEYS[k] then invalid("unknown key '" .. tostring(k) .. "' in response table (allowed: status, headers, body, json)") end
-  end
-  local status = res.status or 200
-  if math.type(status) ~= "integer" or status < 100 or status > 599 then
-    invalid("status must be an integer from 100 to 599, got " .. tostring(status))
-  end
-  local headers = {}
-  if res.headers ~= nil then
-    if type(res.headers) ~= "table" then invalid("headers must be a table, got " .. type(res.headers)) end
-    for name, value in pairs(res.headers) do
-      if type(name) == "string" and SERVER_HEADERS[name:lower()] then
-        -- skipped on purpose
-      elseif type(value) == "table" then
-        local list = {}
-        for i, v in ipairs(value) do list[i] = check_header(name, v) end
-        headers[name:lower()] = list
-      else
-        local v = check_header(name, value)
-        headers[name:lower()] = v
-      end
-    end
-  end
-  local body = res.body
-  if res.json ~= nil then
-    if body ~= nil then invalid("a response has either body or json, not both") end
-    local ok, encoded = pcall(json.encode, res.json)
-    if not ok then invalid(tostring(encoded)) end
-    body = encoded
-    if headers["content-type"] == nil then headers["content-type"] = JSON_TYPE end
-  elseif body ~= nil then
-    if type(body) == "number" then body = tostring(body) end
-    if type(body) ~= "string" then invalid("body must be a string, got " .. type(body) .. " (use json= for tables)") end
-    if headers["content-type"] == nil then headers["content-type"] = TEXT end
-  end
-  return setmetatable({ status = status, headers = headers, body = body }, response_mt)
-end
-
-function M.error_response(status, message, req, headers)
-  local h = headers or {}
-  h["content-type"] = JSON_TYPE
-  return setmetatable({ status = status, headers = h, body = json.encode({ error = message, request_id = req.id }) }, response_mt)
-end
-router.error_response = M.error_response
-router.normalize = M.normalize
+M.abort = response.abort
 
 -- Dispatch --------------------------------------------------------------------------------
-local app_handler
+local http_error_mt, invalid_mt, shape = response.http_error_mt, response.invalid_mt, response.shape
 
 local function on_error(e)
   local mt = getmetatable(e)
   if mt == http_error_mt then return e end
   local message = tostring(e)
-  if mt and mt.__name == "redox.invalid_response" then return { invalid = message } end
+  if mt == invalid_mt then return { invalid = message } end
   return { message = message, traceback = internal.traceback(message, 2) }
 end
 
-local function handle(req)
-  return M.normalize(app_handler(req), req)
+local function respond(handler, req)
+  return shape(handler(req))
 end
 
--- The host reads the headers table itself: no flattening on the Lua side.
 local function reply(res, extra_log)
-  return res.status, res.body, extra_log, res.headers
+  return res.status, res.body, nil, res.headers, extra_log
 end
 
---- Called by the host for each request. Returns status, body, log_error, headers.
-function M.dispatch(method, path, raw_query, raw_headers, body, ip, id)
-  local req = setmetatable({ method = method, path = path, params = {}, ip = ip, id = id,
-    _raw_query = raw_query, _raw_headers = raw_headers, _body = body }, req_mt)
-  local ok, res = xpcall(handle, on_error, req)
-  if ok then return reply(res) end
+local function finish(req, ok, status, body, ctype, headers)
+  if ok then return status, body, ctype, headers end
+  local res = status
   if getmetatable(res) == http_error_mt then
-    return reply(M.error_response(res.status, res.message, req, res.headers))
+    return reply(response.error_response(res.status, res.message, req, res.headers))
   end
   if res.invalid then
-    return reply(M.error_response(500, "internal server error", req), "invalid response from " .. method .. " " .. path .. ": " .. res.invalid)
+    return reply(response.error_response(500, "internal server error", req), "invalid response from " .. req.method .. " " .. req.path .. ": " .. res.invalid)
   end
   local public = host.dev and res.message or "internal server error"
-  local r = M.error_response(500, public, req)
-  if host.dev then r.body = json.encode({ error = res.message, traceback = res.traceback, request_id = id }) end
+  local r = response.error_response(500, public, req)
+  if host.dev then r.body = json.encode({ error = res.message, traceback = res.traceback, request_id = req.id }) end
   return reply(r, res.traceback)
+end
+
+--- The host's entry, once per request, in a pooled coroutine: runs the handler the host routed
+--- to. Returns status, body, content type (CT_*), headers and a line to log, any of them nil.
+function M.run(handler, slot)
+  local req = setmetatable({ _slot = slot }, req_mt)
+  return finish(req, xpcall(respond, on_error, handler, req))
 end
 
 -- Apps ------------------------------------------------------------------------------------
@@ -219,6 +135,18 @@ local function has_routes(r)
   return next(r._static) ~= nil or #r._dynamic > 0
 end
 
+-- Hands the app to the host: a router without middleware as its route list (routed on the
+-- host), anything else as one handler that routes in Lua.
+local function export(r)
+  if r._middleware[1] == nil then
+    host.set_routes("routes", r._routes)
+  else
+    host.set_routes("handler", function(req) return r:handle(req) end)
+  end
+end
+
+local current
+
 --- Picks the handler from what the app file returned (attr: the name after ':' in a target).
 function M.set_app(value, attr, where)
   local chosen = value
@@ -231,14 +159,21 @@ function M.set_app(value, attr, where)
     if default_app and has_routes(default_app) then chosen = default_app
     else error(where .. " returned nothing and registered no routes; return redox.router() or a function(req), or call get(path, fn)", 0) end
   end
+  if current then current._on_change = nil end
   if router.is_router(chosen) then
-    local r = chosen
-    app_handler = function(req) return r:handle(req) end
+    current = chosen
+    chosen._on_change = export
+    export(chosen)
   elseif type(chosen) == "function" then
-    app_handler = chosen
+    current = nil
+    host.set_routes("handler", chosen)
   else
     error(where .. (attr and (":" .. attr) or "") .. " is a " .. type(chosen) .. "; expected a router (redox.router()) or a function(req)", 0)
   end
+end
+
+function M.load_app(chunk, attr, where)
+  return M.set_app(chunk(), attr, where)
 end
 
 return M

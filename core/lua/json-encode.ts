@@ -17,7 +17,7 @@ export function encodeJson(api: LuaApi, L: LuaState, idx: number, maxDepth: numb
   api.getField(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY);
   const arrayMtIdx = raw._lua_gettop(L);
   try {
-    return encodeAt(api, L, abs, 1, maxDepth, nullIdx, arrayMtIdx, new Set());
+    return encodeAt(api, L, abs, 1, maxDepth, nullIdx, arrayMtIdx, []);
   } finally {
     raw._lua_settop(L, nullIdx - 1);
   }
@@ -36,7 +36,18 @@ function encodeString(api: LuaApi, L: LuaState, idx: number): string {
   return JSON.stringify(text);
 }
 
-function encodeAt(api: LuaApi, L: LuaState, idx: number, depth: number, maxDepth: number, nullIdx: number, arrayMtIdx: number, path: Set<number>): string {
+// Object keys repeat from call to call: keep their quoted form (bounded, keys may come from data).
+const quotedKeys = new Map<string, string>();
+function quoteKey(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quotedKeys.size < 4096 && key.length <= 64) quotedKeys.set(key, q);
+  }
+  return q;
+}
+
+function encodeAt(api: LuaApi, L: LuaState, idx: number, depth: number, maxDepth: number, nullIdx: number, arrayMtIdx: number, path: number[]): string {
   const raw = api.raw;
   const type = raw._lua_type(L, idx);
   switch (type) {
@@ -45,8 +56,11 @@ function encodeAt(api: LuaApi, L: LuaState, idx: number, depth: number, maxDepth
     case T_BOOLEAN:
       return raw._lua_toboolean(L, idx) ? 'true' : 'false';
     case T_NUMBER: {
-      if (raw._lua_isinteger(L, idx)) return String(raw._lua_tointegerx(L, idx, 0));
       const n: number = raw._lua_tonumberx(L, idx, 0);
+      if (raw._lua_isinteger(L, idx)) {
+        // A double holds integers up to 2^53 exactly; beyond that, the exact BigInt.
+        return n >= -9007199254740991 && n <= 9007199254740991 ? String(n) : String(raw._lua_tointegerx(L, idx, 0));
+      }
       if (!Number.isFinite(n)) throw new JsonEncodeError(`cannot encode ${Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf'} as JSON`);
       return String(n);
     }
@@ -59,9 +73,9 @@ function encodeAt(api: LuaApi, L: LuaState, idx: number, depth: number, maxDepth
   }
   if (raw._lua_rawequal(L, idx, nullIdx)) return 'null';
   const self = raw._lua_topointer(L, idx);
-  if (path.has(self)) throw new JsonEncodeError('cannot encode a table that contains itself (cycle)');
+  if (path.includes(self)) throw new JsonEncodeError('cannot encode a table that contains itself (cycle)');
   if (depth > maxDepth) throw new JsonEncodeError(`nesting deeper than ${maxDepth} levels`);
-  path.add(self);
+  path.push(self);
   raw._luaL_checkstack(L, 6, 0);
   let marked = false;
   if (raw._lua_getmetatable(L, idx)) {
@@ -97,7 +111,7 @@ function encodeAt(api: LuaApi, L: LuaState, idx: number, depth: number, maxDepth
     count++;
     raw._lua_settop(L, vIdx - 1);
   }
-  path.delete(self);
+  path.pop();
   if (named.length > 0 && maxIndex > 0) throw new JsonEncodeError('cannot encode a table with both array items and string keys');
   if (marked || (count > 0 && named.length === 0)) {
     if (maxIndex !== count) {
@@ -106,11 +120,13 @@ function encodeAt(api: LuaApi, L: LuaState, idx: number, depth: number, maxDepth
     return '[' + items.join(',') + ']';
   }
   if (named.length === 0) return '{}';
-  named.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  if (named.length > 1) named.sort(byKey);
   let out = '{';
   for (let i = 0; i < named.length; i++) {
     if (i > 0) out += ',';
-    out += JSON.stringify(named[i][0]) + ':' + named[i][1];
+    out += quoteKey(named[i][0]) + ':' + named[i][1];
   }
   return out + '}';
 }
+
+const byKey = (a: [string, string], b: [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);

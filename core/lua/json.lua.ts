@@ -1,7 +1,8 @@
 // The `json` module, in Lua: decoding inside the VM avoids building tables through the C API
 // one field at a time, and keeps error positions exact.
 export const JSON_LUA = String.raw`
-local array_mt = ...
+local host, internal = ...
+local array_mt = internal.array_mt
 local json = {}
 local null = setmetatable({}, {__tostring = function() return "null" end, __name = "json.null"})
 json.null = null
@@ -23,7 +24,9 @@ function json.is_array(t)
   return type(t) == "table" and getmetatable(t) == array_mt
 end
 
--- json.encode is installed by the host (core/lua/json-encode.ts): it is on every response.
+-- json.encode runs on the host (core/lua/json-encode.ts): it is on every response.
+json.encode = host.json_encode
+host.set_registry(host.keys.jsonNull, null)
 
 -- Decoding ---------------------------------------------------------------------------------
 

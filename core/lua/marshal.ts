@@ -4,6 +4,7 @@
 import {
   LuaApi, LuaState, T_BOOLEAN, T_NIL, T_NONE, T_NUMBER, T_STRING, T_TABLE, LUA_REGISTRYINDEX,
 } from './api';
+import { REGISTRY } from './registry';
 
 export type LuaValue =
   | undefined | null | boolean | number | bigint | string | Buffer | Uint8Array
@@ -19,9 +20,9 @@ export class LuaFailure {
   constructor(readonly code: string, readonly message: string, readonly details?: Record<string, LuaValue>) {}
 }
 
-export const ARRAY_MT_KEY = 'redox.array_mt';
-export const ERROR_MT_KEY = 'redox.error_mt';
-export const JSON_NULL_KEY = 'redox.json_null';
+export const ARRAY_MT_KEY = REGISTRY.arrayMt;
+export const ERROR_MT_KEY = REGISTRY.errorMt;
+export const JSON_NULL_KEY = REGISTRY.jsonNull;
 const MAX_DEPTH = 200;
 
 export interface ReadOptions {
@@ -93,6 +94,13 @@ export function pushValue(api: LuaApi, L: LuaState, value: LuaValue, depth = 0):
   for (const key of keys) {
     const v = (value as Record<string, LuaValue>)[key];
     if (v === undefined) continue;
+    // Row and object keys repeat: a cached C string makes the key one call, no UTF-8 encoding.
+    const ptr = api.keyPtr(key);
+    if (ptr !== 0) {
+      pushValue(api, L, v, depth + 1);
+      raw._lua_setfield(L, -2, ptr);
+      continue;
+    }
     api.pushString(L, key);
     pushValue(api, L, v, depth + 1);
     raw._lua_rawset(L, -3);
@@ -127,9 +135,11 @@ export function readValue(api: LuaApi, L: LuaState, idx: number, opts?: ReadOpti
       return raw._lua_toboolean(L, idx) !== 0;
     case T_NUMBER:
       if (raw._lua_isinteger(L, idx)) {
-        // Beyond 2^53 a Number would round: hand the host the exact BigInt.
-        const n: bigint = raw._lua_tointegerx(L, idx, 0);
-        return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : n;
+        // Read as a double first (no BigInt); beyond 2^53 a Number would round: hand the host
+        // the exact BigInt.
+        const d: number = raw._lua_tonumberx(L, idx, 0);
+        if (d >= -9007199254740991 && d <= 9007199254740991) return d;
+        return raw._lua_tointegerx(L, idx, 0) as bigint;
       }
       return raw._lua_tonumberx(L, idx, 0);
     case T_STRING:

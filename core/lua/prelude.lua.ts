@@ -15,9 +15,9 @@ error_mt.__tostring = function(e)
   if e.code then return tostring(e.code) .. ": " .. tostring(e.message) end
   return tostring(e.message)
 end
-host.set_registry("redox.error_mt", error_mt)
+host.set_registry(host.keys.errorMt, error_mt)
 local array_mt = {__name = "json.array"}
-host.set_registry("redox.array_mt", array_mt)
+host.set_registry(host.keys.arrayMt, array_mt)
 
 -- Sandbox: Lua reaches the host only through features. No files, processes, environment,
 -- native libraries or bytecode.
@@ -51,7 +51,7 @@ function load(chunk, chunkname, mode, env)
 end
 math.randomseed(host.random_seed())
 local raw_collectgarbage = collectgarbage
-host.set_registry("redox.collect", raw_collectgarbage)
+host.set_registry(host.keys.collect, raw_collectgarbage)
 local gc_allowed = { collect = true, count = true, step = true, isrunning = true }
 function collectgarbage(opt, ...)
   opt = opt or "collect"
@@ -133,6 +133,14 @@ setmetatable(_G, { __index = function(_, key)
 end })
 
 local internal = {}
+
+--- Registers core modules (name -> compiled chunk) in package.preload, so they require one
+--- another by name. Each chunk receives the host and internal tables, which no app reaches.
+function internal.preload(modules)
+  for name, chunk in pairs(modules) do
+    preload[name] = function() return chunk(host, internal) end
+  end
+end
 
 --- Makes a module available as require(name) and as the global of the same name.
 function internal.provide(name, value)

@@ -1,6 +1,8 @@
-// The router, in Lua: routes are matched where the handlers live, so a request crosses the
-// host boundary once in and once out.
+// The router as apps build it (redox.router(), app:get(...)). Apps without middleware are routed
+// on the host (core/runtime/routes.ts mirrors match() below, from the list in _routes); apps
+// with middleware run the chain and match() here, in Lua.
 export const ROUTER_LUA = String.raw`
+local response = require("redox.core.response")
 local M = {}
 local Router = {}
 Router.__index = Router
@@ -51,7 +53,7 @@ local function compile(path)
 end
 
 function M.router()
-  return setmetatable({ _static = {}, _dynamic = {}, _middleware = {} }, Router)
+  return setmetatable({ _static = {}, _dynamic = {}, _middleware = {}, _routes = {} }, Router)
 end
 
 function M.is_router(v)
@@ -76,6 +78,10 @@ function Router:route(method, path, fn)
     if not entry then entry = {}; self._static[key] = entry end
     entry[method] = fn
   end
+  local routes = self._routes
+  routes[#routes + 1] = { method, path, fn }
+  -- Routes added after the app was loaded reach the host's copy too.
+  if self._on_change then self._on_change(self) end
   return self
 end
 
@@ -89,6 +95,7 @@ function Router:use(fn)
   if not is_callable(fn) then error("middleware must be a function(req, next), got " .. type(fn), 2) end
   local list = self._middleware
   list[#list + 1] = fn
+  if self._on_change then self._on_change(self) end
   return self
 end
 
@@ -172,25 +179,25 @@ function Router:handle(req)
     local handler, params = self:match(req.method, req.path)
     if handler then
       req.params = params
-      return M.normalize(handler(req), req)
+      return response.normalize(handler(req), req)
     end
   end
   local i = 0
   local function next_step()
     i = i + 1
     local fn = mw[i]
-    if fn then return M.normalize(fn(req, next_step), req) end
+    if fn then return response.normalize(fn(req, next_step), req) end
     local handler, params, allowed = self:match(req.method, req.path)
     if handler then
       req.params = params
-      return M.normalize(handler(req), req)
+      return response.normalize(handler(req), req)
     end
     if allowed then
       local allow = allow_header(allowed)
-      if req.method == "OPTIONS" then return M.normalize({ status = 204, headers = { allow = allow } }, req) end
-      return M.error_response(405, "method " .. req.method .. " not allowed", req, { allow = allow })
+      if req.method == "OPTIONS" then return response.normalize({ status = 204, headers = { allow = allow } }, req) end
+      return response.error_response(405, "method " .. req.method .. " not allowed", req, { allow = allow })
     end
-    return M.error_response(404, "not found", req)
+    return response.error_response(404, "not found", req)
   end
   return next_step()
 end

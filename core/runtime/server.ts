@@ -2,7 +2,7 @@
 // sees anything, and a graceful drain on shutdown.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Engine, LuaResponse } from './engine';
+import { HostResponse, RequestEngine } from './engine';
 import { Logger } from './log';
 import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
@@ -25,7 +25,7 @@ export interface RunningServer {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, options: ServerOptions): Promise<RunningServer> {
+export async function startServer(engine: RequestEngine, options: ServerOptions): Promise<RunningServer> {
   const { limits, log } = options;
   let inFlight = 0;
   let draining = false;
@@ -44,31 +44,33 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
     // Node checks the two timeouts above only this often (default 30 s): slow clients must be
     // cut off close to the limit.
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-  }, (req, res) => {
-    inFlight++;
-    res.on('close', finish);
-    handle(req, res);
-  });
+  }, handle);
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
   if (limits.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
 
-  const send = (res: http.ServerResponse, id: string, status: number, headers: string[], body: Buffer | string | undefined) => {
+  /** Frames and sends a response; every request ends here exactly once (in-flight count). */
+  const send = (res: http.ServerResponse, id: string, status: number, contentType: string | undefined, extra: string[] | undefined, body: Buffer | string | undefined) => {
+    const headers = extra ?? [];
+    if (contentType !== undefined) headers.push('content-type', contentType);
     headers.push('x-request-id', id);
     // Explicit length: writeHead with a header list would otherwise fall back to chunked.
     if (body !== undefined && status !== 204 && status !== 304) {
       headers.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
     }
     if (draining) headers.push('connection', 'close');
+    // Throws on a header value node refuses; the caller then answers 500 (and counts that one).
     res.writeHead(status, headers);
     res.end(body);
+    finish();
   };
 
-  const sendError = (res: http.ServerResponse, id: string, status: number, message: string, extra: string[] = []) => {
+  const sendError = (res: http.ServerResponse, id: string, status: number, message: string, extra?: string[]) => {
     if (res.headersSent) {
       res.destroy();
+      finish();
       return;
     }
-    send(res, id, status, ['content-type', JSON_TYPE, ...extra], JSON.stringify({ error: message, request_id: id }));
+    send(res, id, status, JSON_TYPE, extra, JSON.stringify({ error: message, request_id: id }));
   };
 
   const logRequest = (method: string, path: string, status: number, start: number, id: string) => {
@@ -78,21 +80,21 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
   };
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    inFlight++;
     const start = performance.now();
     const raw = req.rawHeaders;
-    let headerText = '';
     let incomingId: string | undefined;
     let contentLength = -1;
     let chunked = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      const value = raw[i + 1];
-      headerText += name + '\n' + value + '\n';
       // Lower-case only names as long as the three we look for (x-request-id, content-length,
       // transfer-encoding): this loop runs for every header of every request.
-      const lower = name.length === 12 || name.length === 14 || name.length === 17 ? name.toLowerCase() : '';
-      if (lower === 'x-request-id') incomingId = value;
-      else if (lower === 'content-length') contentLength = Number(value);
+      const len = name.length;
+      if (len !== 12 && len !== 14 && len !== 17) continue;
+      const lower = name.toLowerCase();
+      if (lower === 'x-request-id') incomingId = raw[i + 1];
+      else if (lower === 'content-length') contentLength = Number(raw[i + 1]);
       else if (lower === 'transfer-encoding') chunked = true;
     }
     const id = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
@@ -117,47 +119,68 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
       }
     }
 
+    const reply = (out: HostResponse) => {
+      if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
+      try {
+        send(res, id, out.status, out.contentType, out.headers, out.body);
+      } catch (err) {
+        log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
+        sendError(res, id, 500, 'internal server error');
+        logRequest(method, path, 500, start, id);
+        return;
+      }
+      logRequest(method, path, out.status, start, id);
+    };
+
+    const fail = (err: unknown) => {
+      if (err instanceof LuaBudgetError) {
+        const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
+        log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
+        if (err.kind === 'memory') engine.collect().catch(() => undefined);
+        const status = err.kind === 'cpu' ? 503 : 500;
+        sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
+        logRequest(method, path, status, start, id);
+        return;
+      }
+      if (err instanceof LuaTimeoutError) {
+        log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
+        sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
+        logRequest(method, path, 503, start, id);
+        return;
+      }
+      log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
+      sendError(res, id, 500, 'internal server error');
+      logRequest(method, path, 500, start, id);
+    };
+
     const dispatch = (body: Buffer | undefined) => {
-      engine.dispatch({ method, path, query, headers: headerText, body, ip: req.socket.remoteAddress ?? '', id },
-        { deadline: Date.now() + limits.handlerTimeoutMs })
-        .then((out: LuaResponse) => {
-          if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
-          try {
-            send(res, id, out.status, out.headers, out.body);
-          } catch (err) {
-            log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
-            sendError(res, id, 500, 'internal server error');
-            logRequest(method, path, 500, start, id);
-            return;
-          }
-          logRequest(method, path, out.status, start, id);
-        }, (err: unknown) => {
-          if (err instanceof LuaBudgetError) {
-            const what = err.kind === 'cpu' ? 'handler exceeded its CPU budget' : 'handler exceeded the Lua memory limit';
-            log.error(what, { method, path, request_id: id, limit: err.kind === 'cpu' ? `${err.limit} ms` : `${err.limit} bytes` });
-            if (err.kind === 'memory') engine.collect().catch(() => undefined);
-            const status = err.kind === 'cpu' ? 503 : 500;
-            sendError(res, id, status, err.kind === 'cpu' ? 'request used too much CPU time' : 'request used too much memory');
-            logRequest(method, path, status, start, id);
-            return;
-          }
-          if (err instanceof LuaTimeoutError) {
-            log.error('handler timed out', { method, path, request_id: id, timeout_ms: limits.handlerTimeoutMs });
-            sendError(res, id, 503, `handler did not finish within ${limits.handlerTimeoutMs} ms`);
-            logRequest(method, path, 503, start, id);
-            return;
-          }
-          log.error('handler failed', { method, path, request_id: id, error: (err as Error).message, traceback: (err as { traceback?: string }).traceback });
-          sendError(res, id, 500, 'internal server error');
-          logRequest(method, path, 500, start, id);
-        });
+      let out: HostResponse | Promise<HostResponse>;
+      try {
+        out = engine.serve({ method, path, query, rawHeaders: raw, body, id, socket: req.socket },
+          { deadline: Date.now() + limits.handlerTimeoutMs });
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      // Only a handler that waited on the host answers from a promise.
+      if (out instanceof Promise) out.then(reply, fail);
+      else reply(out);
     };
 
     if (contentLength <= 0 && !chunked) {
       dispatch(undefined);
       return;
     }
+    // A client that goes away while sending its body never reaches dispatch.
+    let ended = false;
+    res.on('close', () => {
+      if (!ended) {
+        ended = true;
+        if (!res.writableEnded) finish();
+      }
+    });
     if (contentLength > limits.bodyBytes) {
+      ended = true;
       tooLarge();
       return;
     }
@@ -169,13 +192,16 @@ export async function startServer(engine: Pick<Engine, 'dispatch' | 'collect'>, 
       size += chunk.length;
       if (size > limits.bodyBytes) {
         failed = true;
+        ended = true;
         tooLarge();
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      if (failed || ended) return;
+      ended = true;
+      dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
     req.on('error', () => {
       failed = true;

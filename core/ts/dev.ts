@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { AppSource, appFromTarget, splitTarget } from '../runtime/app-source';
 import { createEngine, FeatureRunSettings, RuntimeProfile } from '../runtime/launch';
-import { Engine, LuaRequest } from '../runtime/engine';
+import { Engine, HostRequest, HostResponse } from '../runtime/engine';
 import { Limits } from '../runtime/limits';
 import { Logger } from '../runtime/log';
 import { startServer } from '../runtime/server';
@@ -77,13 +77,23 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   };
   // The server holds this, not an engine, so versions can change under it.
   const front = {
-    dispatch(req: LuaRequest, opts?: DriveOptions) {
+    serve(req: HostRequest, opts?: DriveOptions) {
       const v = current;
       v.inFlight++;
-      return v.engine.dispatch(req, opts).finally(() => {
+      const done = () => {
         v.inFlight--;
         if (v.retired && v.inFlight === 0) v.engine.close().catch(() => undefined);
-      });
+      };
+      let out: HostResponse | Promise<HostResponse>;
+      try {
+        out = v.engine.serve(req, opts);
+      } catch (err) {
+        done();
+        throw err;
+      }
+      if (out instanceof Promise) return out.finally(done);
+      done();
+      return out;
     },
     collect: () => current.engine.collect(),
   };

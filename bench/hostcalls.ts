@@ -1,0 +1,81 @@
+// `node build/bench/hostcalls.js`: what one call from Lua into the host costs, per function, in
+// microseconds. Each case runs a Lua loop in one coroutine; the time of the same loop with no
+// call in it is subtracted. Part of `npm run bench` (workload "calls").
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadCatalogue } from '../core/catalogue/catalogue';
+import { devProfile } from '../core/catalogue/dev-profile';
+import { projectRoot } from '../core/catalogue/packages';
+import { createEngine } from '../core/runtime/launch';
+import { FileModules } from '../core/runtime/modules';
+import { createLogger } from '../core/runtime/log';
+import { FEATURES } from '../features/index';
+
+export interface CallCost {
+  name: string;
+  /** Microseconds per call (loop overhead subtracted). */
+  us: number;
+}
+
+const SETUP = String.raw`
+db = sqlite.open(":memory:")
+db:exec("CREATE TABLE world (id INTEGER PRIMARY KEY, randomNumber INTEGER NOT NULL)")
+db:exec("BEGIN")
+for i = 1, 10000 do db:run("INSERT INTO world (id, randomNumber) VALUES (?, ?)", i, (i * 7919) % 10000 + 1) end
+db:exec("COMMIT")
+sample = { id = 1, name = "Alice", uuid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427" }
+`;
+
+/** Lua bodies run N times; "loop" is the baseline. */
+const CASES: [string, string][] = [
+  ['loop', 'local x = i'],
+  ['uuid.v4()', 'local x = uuid.v4()'],
+  ['json.encode({id, name, uuid})', 'local x = json.encode(sample)'],
+  ['db:get (one row by id)', 'local x = db:get("SELECT id, randomNumber FROM world WHERE id = ?", i % 10000 + 1)'],
+  ['db:query (one row by id)', 'local x = db:query("SELECT id, randomNumber FROM world WHERE id = ?", i % 10000 + 1)'],
+  ['redox.now()', 'local x = redox.now()'],
+];
+
+export async function measureHostCalls(iterations = 20_000): Promise<CallCost[]> {
+  const root = projectRoot();
+  const profile = devProfile(loadCatalogue(root), FEATURES, { distro: null, features: ['sqlite', 'uuid'] }, 'bench');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-calls-'));
+  const log = createLogger({ level: 'warn', write: () => undefined });
+  const engine = await createEngine(profile, { modules: new FileModules(dir), main: { source: Buffer.from(''), chunkName: 'main.lua' } }, { log });
+  try {
+    const run = (code: string) => engine.runScript({ source: Buffer.from(code), chunkName: 'calls.lua' }, []);
+    await run(SETUP);
+    const time = async (body: string): Promise<number> => {
+      const code = `for i = 1, ${iterations} do ${body} end`;
+      await run(code); // warm-up (JIT on the host side)
+      let best = Infinity;
+      for (let r = 0; r < 5; r++) {
+        const t0 = performance.now();
+        await run(code);
+        best = Math.min(best, performance.now() - t0);
+      }
+      return (best * 1000) / iterations;
+    };
+    const results: CallCost[] = [];
+    let loop = 0;
+    for (const [name, body] of CASES) {
+      const us = await time(body);
+      if (name === 'loop') loop = us;
+      else results.push({ name, us: Math.max(0, us - loop) });
+    }
+    return results;
+  } finally {
+    await engine.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  measureHostCalls().then((rows) => {
+    for (const r of rows) process.stdout.write(`${r.name.padEnd(32)} ${r.us.toFixed(2)} us/call\n`);
+  }, (err) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,118 @@
+// Responses on the Lua side: the rules that turn a handler's return value into
+// (status, body, content type, headers), HTTP errors raised on purpose (redox.abort), and error
+// responses. The host frames the result; no table is built where a string suffices.
+export const RESPONSE_LUA = String.raw`
+local host, internal = ...
+local json = require("redox.core.json")
+local M = {}
+
+-- Content types the host knows by number (core/runtime/engine-response.ts).
+local CT_TEXT, CT_JSON = 1, 2
+M.CT_TEXT, M.CT_JSON = CT_TEXT, CT_JSON
+local TEXT = "text/plain; charset=utf-8"
+local JSON_TYPE = "application/json; charset=utf-8"
+local CT_NAMES = { TEXT, JSON_TYPE }
+
+-- HTTP errors a handler raises on purpose: redox.abort(404, "no such user").
+local http_error_mt = { __name = "redox.http_error" }
+http_error_mt.__tostring = function(e) return "HTTP " .. e.status .. ": " .. e.message end
+M.http_error_mt = http_error_mt
+
+function M.abort(status, message, headers)
+  if math.type(status) ~= "integer" or status < 400 or status > 599 then
+    error("redox.abort: status must be an integer from 400 to 599, got " .. tostring(status), 2)
+  end
+  error(setmetatable({ status = status, message = message and tostring(message) or "error", headers = headers }, http_error_mt), 2)
+end
+
+local response_mt = { __name = "redox.response" }
+local RESPONSE_KEYS = { status = true, headers = true, body = true, json = true }
+local invalid_mt = { __name = "redox.invalid_response", __tostring = function(e) return e.message end }
+M.invalid_mt = invalid_mt
+
+local function invalid(msg) error(setmetatable({ message = msg }, invalid_mt), 0) end
+
+-- Framing headers belong to the server: it sets them from the body it sends.
+local SERVER_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true }
+
+local function check_header(name, value)
+  if type(name) ~= "string" or not name:find("^[!#$%%&'*+%-.^_|~%w]+$") then
+    invalid("invalid header name " .. (type(name) == "string" and ("'" .. name .. "'") or type(name)))
+  end
+  local vt = type(value)
+  if vt == "number" then return tostring(value) end
+  if vt ~= "string" then invalid("header '" .. name .. "' must be a string, got " .. vt) end
+  if value:find("[\r\n%z]") then invalid("header '" .. name .. "' contains CR, LF or NUL") end
+  return value
+end
+
+local function shape_table(res)
+  for k in pairs(res) do
+    if not RESPONSE_KEYS[k] then invalid("unknown key '" .. tostring(k) .. "' in response table (allowed: status, headers, body, json)") end
+  end
+  local status = res.status or 200
+  if math.type(status) ~= "integer" or status < 100 or status > 599 then
+    invalid("status must be an integer from 100 to 599, got " .. tostring(status))
+  end
+  local headers
+  if res.headers ~= nil then
+    if type(res.headers) ~= "table" then invalid("headers must be a table, got " .. type(res.headers)) end
+    headers = {}
+    for name, value in pairs(res.headers) do
+      if type(name) == "string" and SERVER_HEADERS[name:lower()] then
+        -- skipped on purpose
+      elseif type(value) == "table" then
+        local list = {}
+        for i, v in ipairs(value) do list[i] = check_header(name, v) end
+        headers[name:lower()] = list
+      else
+        headers[name:lower()] = check_header(name, value)
+      end
+    end
+  end
+  local body, ctype = res.body, nil
+  if res.json ~= nil then
+    if body ~= nil then invalid("a response has either body or json, not both") end
+    local ok, encoded = pcall(json.encode, res.json)
+    if not ok then invalid(tostring(encoded)) end
+    body = encoded
+    ctype = CT_JSON
+  elseif body ~= nil then
+    if type(body) == "number" then body = tostring(body) end
+    if type(body) ~= "string" then invalid("body must be a string, got " .. type(body) .. " (use json= for tables)") end
+    ctype = CT_TEXT
+  end
+  if ctype and headers and headers["content-type"] ~= nil then ctype = nil end
+  return status, body, ctype, headers
+end
+
+--- What a handler returned, as status, body, content type (CT_* or nil) and headers (a table
+--- keyed lower-case, or nil). Raises an invalid-response error for anything else.
+function M.shape(res)
+  local t = type(res)
+  if t == "string" then return 200, res, CT_TEXT end
+  if res == nil then return 204 end
+  if t ~= "table" then
+    invalid("handler returned a " .. t .. "; return a string, a table {status=, headers=, body=} or {status=, json=}, or nil")
+  end
+  if getmetatable(res) == response_mt then return res.status, res.body, nil, res.headers end
+  return shape_table(res)
+end
+
+--- The same as a table {status=, headers=, body=} (headers keyed lower-case), for middleware.
+function M.normalize(res)
+  if type(res) == "table" and getmetatable(res) == response_mt then return res end
+  local status, body, ctype, headers = M.shape(res)
+  headers = headers or {}
+  if ctype then headers["content-type"] = CT_NAMES[ctype] end
+  return setmetatable({ status = status, headers = headers, body = body }, response_mt)
+end
+
+function M.error_response(status, message, req, headers)
+  local h = headers or {}
+  h["content-type"] = JSON_TYPE
+  return setmetatable({ status = status, headers = h, body = json.encode({ error = message, request_id = req.id }) }, response_mt)
+end
+
+return M
+`;
