@@ -17,7 +17,7 @@ test('1,000 requests are suspended in their own coroutines at the same time', as
       local seen = arrived
       while arrived < 1000 do redox.sleep(250) end
       return req.query.i .. " " .. tostring(seen <= 1000)
-    end)`);
+    end)`, [], { limits: { maxConnectionsPerIp: '0' } });
   try {
     const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => get(`${s.url}/?i=${i}`, agent)));
     results.forEach((r, i) => {

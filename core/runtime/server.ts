@@ -7,6 +7,7 @@ import { Logger } from './log';
 import { LuaBudgetError, LuaTimeoutError } from '../lua/vm';
 import { RedoxError } from '../errors';
 import { Limits } from './limits';
+import { watchConnections } from './connections';
 
 export interface ServerOptions {
   host: string;
@@ -23,17 +24,28 @@ export interface RunningServer {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** More headers than this is a 431 (node:http would drop the rest silently). */
+const MAX_HEADER_COUNT = 1000;
+/** What OPTIONS * answers: the methods Redox routes. */
+const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/** A head the request may not have: several Host headers, too many headers, too many bytes. */
+function headProblem(count: number, bytes: number, hosts: number, limits: Limits): { status: number; message: string } | undefined {
+  if (count > MAX_HEADER_COUNT) return { status: 431, message: `more than ${MAX_HEADER_COUNT} headers` };
+  if (bytes > limits.headerBytes) return { status: 431, message: `request head larger than ${limits.headerBytes} bytes` };
+  if (hosts > 1) return { status: 400, message: 'more than one Host header' };
+  return undefined;
+}
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export async function startServer(engine: RequestEngine, options: ServerOptions): Promise<RunningServer> {
   const { limits, log } = options;
   let inFlight = 0;
   let draining = false;
-  let drained: (() => void) | null = null;
 
+  // Requests in flight (the drain itself waits on connections: see connections.ts).
   const finish = () => {
     inFlight--;
-    if (draining && inFlight === 0 && drained) drained();
   };
 
   const server = http.createServer({
@@ -46,6 +58,9 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
   }, handle);
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+  // One header more than allowed is kept, so too many is a 431 and not a silent cut.
+  server.maxHeadersCount = MAX_HEADER_COUNT + 1;
+  const connections = watchConnections(server, limits, log);
   if (limits.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
 
   /** Frames and sends a response; every request ends here exactly once (in-flight count). */
@@ -86,11 +101,22 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     let incomingId: string | undefined;
     let contentLength = -1;
     let chunked = false;
+    let hosts = 0;
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    // The whole head as sent (request line, "name: value" lines, blank line), not only the
+    // names and values node:http counts against maxHeaderSize.
+    let headBytes = method.length + url.length + 13;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      // Lower-case only names as long as the three we look for (x-request-id, content-length,
-      // transfer-encoding): this loop runs for every header of every request.
+      // Lower-case only names as long as the ones we look for (host, x-request-id,
+      // content-length, transfer-encoding): this loop runs for every header of every request.
       const len = name.length;
+      headBytes += len + raw[i + 1].length + 4;
+      if (len === 4) {
+        if (name.toLowerCase() === 'host') hosts++;
+        continue;
+      }
       if (len !== 12 && len !== 14 && len !== 17) continue;
       const lower = name.toLowerCase();
       if (lower === 'x-request-id') incomingId = raw[i + 1];
@@ -98,11 +124,23 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       else if (lower === 'transfer-encoding') chunked = true;
     }
     const id = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
+    const refused = headProblem(raw.length / 2, headBytes, hosts, limits);
+    if (refused) {
+      sendError(res, id, refused.status, refused.message, ['connection', 'close']);
+      logRequest(method, url.slice(0, 80), refused.status, start, id);
+      res.on('finish', () => req.socket.destroySoon());
+      return;
+    }
     if (url.length > limits.urlBytes) {
       sendError(res, id, 414, `URL longer than ${limits.urlBytes} bytes`);
       logRequest(method, url.slice(0, 80) + '...', 414, start, id);
+      return;
+    }
+    if (url === '*') {
+      // asterisk-form: OPTIONS * asks what the server supports; nothing else may use it.
+      if (method === 'OPTIONS') send(res, id, 204, undefined, ['allow', ALLOW], undefined);
+      else sendError(res, id, 400, 'the request target * is only for OPTIONS');
+      logRequest(method, url, method === 'OPTIONS' ? 204 : 400, start, id);
       return;
     }
     const q = url.indexOf('?');
@@ -122,9 +160,13 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     const reply = (out: HostResponse) => {
       if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
       try {
+        // 1xx are interim responses: sent as the final one, clients hang or fail.
+        if (!(out.status >= 200 && out.status <= 999)) throw new Error(`status ${out.status} is not a final response status (200-999)`);
         send(res, id, out.status, out.contentType, out.headers, out.body);
       } catch (err) {
         log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
+        // writeHead kept the first attempt's reason phrase ("OK"): this one is a 500.
+        res.statusMessage = http.STATUS_CODES[500]!;
         sendError(res, id, 500, 'internal server error');
         logRequest(method, path, 500, start, id);
         return;
@@ -226,37 +268,14 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     });
     server.listen(options.port, options.host, () => resolve());
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Node answers 431 for oversized headers itself; answer the rest with a plain 400.
-    if (!socket.writable) return;
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-  });
-
   const address = server.address() as import('node:net').AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${shownHost}:${address.port}`,
     port: address.port,
-    close: () => new Promise<void>((resolve) => {
+    close: () => {
       draining = true;
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      const done = () => {
-        server.closeAllConnections();
-        resolve();
-      };
-      if (inFlight === 0) return done();
-      const timer = setTimeout(() => {
-        log.warn('shutdown timeout: closing connections with requests still in flight', { in_flight: inFlight });
-        done();
-      }, limits.shutdownMs);
-      drained = () => {
-        clearTimeout(timer);
-        // Let the last responses flush before the sockets are closed.
-        setImmediate(done);
-      };
-    }),
+      return connections.drain();
+    },
   };
 }

@@ -63,6 +63,11 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
   let url = '';
   const slots = new Set<Slot>();
 
+  // Workers accept from the shared socket themselves: the primary holds no accepted connection
+  // of its own, so a drain cannot drop one. (Round-robin keeps a queue in the primary that is
+  // closed, unanswered, when the last worker stops listening.) Windows already works this way.
+  // NODE_CLUSTER_SCHED_POLICY=rr restores round-robin, which spreads connections more evenly.
+  if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
   return new Promise<Supervisor>((resolve, reject) => {
     let listening = 0;
     const fork = (failures: number) => {
