@@ -112,6 +112,7 @@ export function main(features: FeatureDefinition[]): void {
       return app;
     },
     setExitCode: (code) => { exitCode = code; },
+    features,
     exit: (code) => process.stdout.write('', () => process.exit(code)),
     embeddedStatic: () => (info.static
       ? new EmbeddedSource(JSON.parse(asset(STATIC_INDEX_ASSET).toString('utf8')) as EmbeddedStaticIndex, asset(STATIC_DATA_ASSET))

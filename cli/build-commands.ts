@@ -70,7 +70,8 @@ const signed = (n: number) => (n > 0 ? '+' : '') + formatBytes(n);
 export function addBuildCommands(program: Command, catalogue: () => Catalogue, print: (text: string) => void): void {
   program.command('build')
     .description('build single-executable binaries with only the chosen features, and a size report')
-    .option('--features <list...>', 'exactly these features (comma-separated; distro-NAME adds a distro)')
+    .option('--features <list>', 'exactly these features (comma-separated, repeatable; distro-NAME adds a distro)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--distro <name>', 'the features of this distro (see `redox distros`)')
     .option('--all-distros', 'one binary per distro')
     .option('--app <file>', 'embed this Lua app (and the .lua files of its folder); the binary serves it when run with no command')

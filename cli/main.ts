@@ -43,6 +43,7 @@ const runtimeHost: RuntimeHost = {
     return appForTarget(target);
   },
   setExitCode: (code) => { exitCode = code; },
+  features: Object.values(FEATURES),
   exit: (code) => process.stdout.write('', () => process.exit(code)),
 };
 addRuntimeCommands(program, runtimeHost);

@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { RedoxError } from '../core/errors';
 import { splitList } from './split-list';
 import { AppSource } from '../core/runtime/app-source';
-import { RuntimeProfile, runScript } from '../core/runtime/launch';
+import { FeatureDefinition } from '../core/feature';
+import { FeatureRunSettings, RuntimeProfile, runScript } from '../core/runtime/launch';
 import { AdminAddress, startOperatedPrimary, startOperatedService } from '../core/runtime/operated';
 import { LIMIT_SPECS, Limits, resolveLimits } from '../core/runtime/limits';
 import { createLogger, Logger } from '../core/runtime/log';
@@ -25,6 +26,34 @@ export interface RuntimeHost {
   exit(code: number): void;
   /** Static files built into a binary (redox build --static), served when --static is absent. */
   embeddedStatic?(): StaticSource | undefined;
+  /** The features whose settings (flags) serve, run and dev offer. */
+  features: FeatureDefinition[];
+}
+
+/** --data-dir and every feature's own flags (e.g. --sqlite-any-path). */
+export function featureSettingOptions(cmd: Command, features: FeatureDefinition[]): Command {
+  cmd.option('--data-dir <dir>', 'the folder features keep their files in; paths Lua gives (databases) resolve inside it [env: REDOX_DATA_DIR, default: the app\'s folder]');
+  const seen = new Set<string>();
+  for (const f of [...features].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const s of Object.values(f.settings ?? {})) {
+      if (seen.has(s.flag)) continue;
+      seen.add(s.flag);
+      cmd.option(s.boolean ? s.flag : `${s.flag} <value>`, `${s.description} [env: ${s.env}]`);
+    }
+  }
+  return cmd;
+}
+
+/** The values of those options, as the runtime takes them. */
+export function featureSettingValues(opts: Record<string, any>, features: FeatureDefinition[]): FeatureRunSettings {
+  const flags: Record<string, string> = {};
+  for (const f of features) {
+    for (const s of Object.values(f.settings ?? {})) {
+      const v = opts[camel(s.flag)];
+      if (v !== undefined) flags[s.flag] = v === true ? '1' : String(v);
+    }
+  }
+  return { dataDir: opts.dataDir, flags };
 }
 
 function selectionOptions(cmd: Command, host: RuntimeHost): Command {
@@ -62,6 +91,7 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
   serve.option('-w, --workers <n>', 'worker processes, each with its own Lua VM; "auto" is one per core [env: REDOX_WORKERS, default: 1]');
   serve.option('--admin-port <port>', 'serve /healthz, /readyz (and /metrics with the metrics feature) on this port; 0 picks a free one [env: REDOX_ADMIN_PORT, default: off]');
   serve.option('--admin-host <host>', 'address of the admin listener [env: REDOX_ADMIN_HOST, default: 127.0.0.1]');
+  featureSettingOptions(serve, host.features);
   selectionOptions(serve, host).action(async (target: string | undefined, opts: Record<string, any>) => {
     const limitFlags: Record<string, string> = {};
     for (const spec of LIMIT_SPECS) {
@@ -79,6 +109,7 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
         static: opts.static, staticPrefix: opts.staticPrefix, compress: opts.compress,
         tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, http2: opts.http2,
       },
+      featureSettings: featureSettingValues(opts, host.features),
     };
     const admin = adminAddress(opts, spec.port);
     const workers = parseWorkers(opts.workers ?? process.env.REDOX_WORKERS, opts.workers !== undefined ? '--workers' : 'REDOX_WORKERS');
@@ -91,11 +122,12 @@ export function addRuntimeCommands(program: Command, host: RuntimeHost): void {
     .argument('<script>', 'the Lua file to run')
     .argument('[args...]', 'arguments for the script (arg[1], arg[2], ...)')
     .passThroughOptions();
+  featureSettingOptions(run, host.features);
   selectionOptions(run, host).action(async (script: string, args: string[], opts: Record<string, any>) => {
     const profile = host.profile(selection(opts));
     const app = host.app(script);
     const log = createLogger({ write: (t) => process.stderr.write(t) });
-    const code = await runScript(profile, app, args, { log });
+    const code = await runScript(profile, app, args, { log, features: featureSettingValues(opts, host.features) });
     host.setExitCode(code);
   });
 }
@@ -120,7 +152,7 @@ async function serveOne(host: RuntimeHost, spec: WorkerSpec, asWorker: boolean, 
   const app = host.app(spec.target);
   const httpSettings = resolveHttpSettings(spec.httpFlags ?? {}, process.env, host.embeddedStatic?.());
   const log = createLogger();
-  const service = await startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin, ...httpSettings });
+  const service = await startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin, features: spec.featureSettings, ...httpSettings });
   if (asWorker) {
     reportListening(service.url);
     startHeartbeat(limits.heartbeatTimeoutMs);

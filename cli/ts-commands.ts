@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { RedoxError } from '../core/errors';
 import { resolveLimits } from '../core/runtime/limits';
 import { createLogger } from '../core/runtime/log';
-import { parsePort, RuntimeHost } from './runtime-commands';
+import { featureSettingOptions, featureSettingValues, parsePort, RuntimeHost } from './runtime-commands';
 import pkg from '../package.json';
 
 type Print = (text: string) => void;
@@ -33,8 +33,10 @@ export function addTsCommands(program: Command, host: RuntimeHost, print: Print 
     .argument('<app>', 'app.lua or app.ts (optionally :attr)')
     .option('-p, --port <port>', 'port to listen on; 0 picks a free one [env: PORT, default: 3000]')
     .option('-H, --host <host>', 'address to listen on [env: HOST, default: 127.0.0.1]')
-    .option('--features <list...>', 'run with exactly these features (comma-separated; distro-NAME adds a distro) [default: all]')
-    .option('--distro <name>', 'run with the features of this distro')
+    .option('--features <list>', 'run with exactly these features (comma-separated, repeatable; distro-NAME adds a distro) [default: all]',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--distro <name>', 'run with the features of this distro');
+  featureSettingOptions(program.commands[program.commands.length - 1], host.features)
     .action(async (app: string, opts: Record<string, any>) => {
       const { startDev } = require('../core/ts/dev') as typeof import('../core/ts/dev');
       const features = opts.features === undefined ? undefined
@@ -47,6 +49,7 @@ export function addTsCommands(program: Command, host: RuntimeHost, print: Print 
         port: parsePort(opts.port ?? process.env.PORT ?? '3000', opts.port !== undefined ? '--port' : 'PORT'),
         limits: resolveLimits({}),
         log,
+        features: featureSettingValues(opts, host.features),
       });
       print(`listening on ${dev.url}\n`);
       const stop = () => {

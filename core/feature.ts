@@ -18,7 +18,23 @@ export interface FeatureContext {
   loadNativeAddon(name: string): unknown;
   /** Environment lookup (process.env in a normal run). */
   env(name: string): string | undefined;
+  /** The absolute folder where features keep their files (`--data-dir`, env REDOX_DATA_DIR;
+   *  by default the app's folder). Paths Lua gives resolve here. */
+  dataDir: string;
+  /** The value of one of this feature's own `settings` (flag, else its env variable);
+   *  a boolean setting given on the command line reads "1". */
+  setting(name: string): string | undefined;
   log: Logger;
+}
+
+/** A run-time option a feature offers: the CLI shows it on serve/run/dev as `flag`. */
+export interface FeatureSetting {
+  /** "--<feature>-..." so features cannot clash with each other or with core flags. */
+  flag: string;
+  env: string;
+  description: string;
+  /** A switch (no value), e.g. --sqlite-any-path. */
+  boolean?: boolean;
 }
 
 /** What install() returns: the functions Lua can call, and optional Lua code that shapes them
@@ -45,6 +61,8 @@ export interface FeatureDefinition {
   description: string;
   /** Features that must be installed too. Must equal features.json "requires". */
   requires?: string[];
+  /** Run-time options, by the name install() reads them with ctx.setting(name). */
+  settings?: Record<string, FeatureSetting>;
   /** Called once per Lua VM; returns that VM's module. */
   install(ctx: FeatureContext): FeatureModule | Promise<FeatureModule>;
   /** Process-level operations hooks, called once by each process that serves requests (the
@@ -106,5 +124,8 @@ export function defineFeature(def: FeatureDefinition): FeatureDefinition {
     throw new TypeError(`feature name "${def.name}" must be lower-case letters, digits and _ (a Lua identifier)`);
   }
   if (typeof def.install !== 'function') throw new TypeError(`feature "${def.name}" has no install function`);
+  for (const s of Object.values(def.settings ?? {})) {
+    if (!s.flag.startsWith(`--${def.name.replace(/_/g, '-')}-`)) throw new TypeError(`feature "${def.name}": setting flag ${s.flag} must start with --${def.name.replace(/_/g, '-')}-`);
+  }
   return Object.freeze({ ...def, requires: def.requires ?? [] });
 }

@@ -12,19 +12,24 @@ import path from 'node:path';
 import type { Metafile } from 'esbuild';
 import { listeningUrl, ROOT, spawnRedox, Spawned, tempDir } from './support/harness';
 import { startPostgres, startRedis } from './support/servers';
+import { builtFixture } from './support/binaries';
 import { loadCatalogue, distroFeatures } from '../core/catalogue/catalogue';
 import { BuildManifest } from '../core/build/manifest';
 import { planBuild } from '../core/build/plan';
-import { SizesReport } from '../core/build/sizes';
+import { SizesReport, writeFolderReports } from '../core/build/sizes';
 import { smokeTest } from '../core/build/smoke';
 import { withDefaultCommand } from '../cli/binary-main';
 
 // The isolated runs use `env -i` and POSIX paths; Windows builds are exercised by the workflow.
 const skip = process.platform === 'win32' ? 'needs a POSIX shell (env -i)' : false;
 const TMP = tempDir('redox-build-test-');
-const ALL = path.join(TMP, 'all');
-const CUSTOM = path.join(TMP, 'custom');
-const PROJECT = path.join(TMP, 'project');
+// Output folders of the shared binaries (test/support/binaries.ts), set in before().
+let ALL = '';
+let CUSTOM = '';
+let PROJECT = '';
+let PROJECT_OUT = '';
+/** A second, independent build of minimal, for the byte-identical check. */
+const AGAIN = path.join(TMP, 'again');
 /** A fresh folder inside TMP, so after() deletes it with every binary copied there. */
 const scratch = (prefix = 'dir-') => fs.mkdtempSync(path.join(TMP, prefix));
 
@@ -103,20 +108,29 @@ export default defineFeature({
   'geo/feature.json': JSON.stringify({ description: 'Great-circle distances in km', requires: [], packages: [], assets: {} }),
 };
 
+/** The project: a local feature, an app with a module in a subfolder, and redox.json tying them. */
+const PROJECT_FILES = {
+  ...GEO,
+  'app/app.lua': 'local util = require("lib.util")\nlocal app = redox.router()\n' +
+    'app:get("/distance", function() return { json = { km = geo.distance_km(48.8566, 2.3522, 51.5074, -0.1278), id_ok = util.check(uuid.v4()) } } end)\n' +
+    'return app\n',
+  'app/lib/util.lua': 'return { check = function(id) return uuid.validate(id) end }\n',
+  'redox.json': JSON.stringify({ features: ['uuid'], with: ['./geo'], app: 'app/app.lua' }),
+};
+
 before(async () => {
   if (skip) return;
-  // The project: a local feature, an app with a module in a subfolder, and redox.json tying them.
-  write(PROJECT, {
-    ...GEO,
-    'app/app.lua': 'local util = require("lib.util")\nlocal app = redox.router()\n' +
-      'app:get("/distance", function() return { json = { km = geo.distance_km(48.8566, 2.3522, 51.5074, -0.1278), id_ok = util.check(uuid.v4()) } } end)\n' +
-      'return app\n',
-    'app/lib/util.lua': 'return { check = function(id) return uuid.validate(id) end }\n',
-    'redox.json': JSON.stringify({ features: ['uuid'], with: ['./geo'], app: 'app/app.lua' }),
-  });
-  await mustBuild(['--all-distros', '--out', ALL]);
-  await mustBuild(['--features', 'sqlite,uuid', '--out', CUSTOM]);
-  await mustBuild(['--out', 'dist', '--name', 'svc'], PROJECT);
+  // Independent builds run side by side; each distinct binary is built once per test run.
+  const [all, custom, project] = await Promise.all([
+    builtFixture({ args: ['--all-distros'] }),
+    builtFixture({ args: ['--features', 'sqlite,uuid'] }),
+    builtFixture({ args: ['--name', 'svc'], files: PROJECT_FILES }),
+    mustBuild(['--distro', 'minimal', '--out', AGAIN]),
+  ]);
+  ALL = all.out;
+  CUSTOM = custom.out;
+  PROJECT = project.project;
+  PROJECT_OUT = project.out;
 });
 
 after(() => {
@@ -264,7 +278,10 @@ test('minimal: serves a core-only app (also with --workers 2), and an absent fea
   const { dir, bin } = isolate(path.join(ALL, 'redox-minimal'), {
     'app.lua': 'get("/", function(req) return json.encode({ ok = true, features = #redox.features }) end)\n',
     'needs-uuid.lua': 'local uuid = require("uuid")\nprint(uuid.v4())\n',
+    'mod.lua': 'local M = {}\nfunction M.f() end\nreturn M\n',
   });
+  const module = await finish(runIsolated(dir, bin, ['run', 'mod.lua']));
+  assert.deepEqual([module.code, module.stderr], [0, ''], 'a script returning a module table');
   const features = await finish(runIsolated(dir, bin, ['features', '--json']));
   assert.deepEqual(JSON.parse(features.stdout), { distro: 'minimal', features: [] });
   await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0']), async (url) => {
@@ -345,8 +362,7 @@ test('--all-distros: sizes.json covers every distro and matches SHA256SUMS and t
 });
 
 test('the same inputs give a byte-identical binary', { skip }, async () => {
-  const again = path.join(TMP, 'again');
-  await mustBuild(['--distro', 'minimal', '--out', again]);
+  const again = AGAIN;
   const strip = (m: BuildManifest) => ({ ...m, sha256: '' });
   assert.deepEqual(strip(manifest(again, 'redox-minimal')), strip(manifest(ALL, 'redox-minimal')), 'same build info and sizes');
   assert.ok(fs.readFileSync(path.join(again, 'redox-minimal')).equals(fs.readFileSync(path.join(ALL, 'redox-minimal'))));
@@ -361,8 +377,32 @@ test('a binary over its budget fails the build with the figures and leaves no bi
   assert.deepEqual(fs.readdirSync(out), []);
 });
 
+test('a build that fails its budget drops the deleted binary from SHA256SUMS and sizes.md', { skip }, async () => {
+  // A folder that already holds minimal and web (hard links: no copy of 85 MB files).
+  const out = scratch('stale-');
+  for (const name of ['redox-minimal', 'redox-web']) {
+    fs.linkSync(path.join(ALL, name), path.join(out, name));
+    fs.copyFileSync(path.join(ALL, name + '.manifest.json'), path.join(out, name + '.manifest.json'));
+  }
+  writeFolderReports(out);
+  assert.match(fs.readFileSync(path.join(out, 'SHA256SUMS'), 'utf8'), /  redox-minimal\n/);
+  const r = await redox(['build', '--distro', 'minimal', '--budget', '50MiB', '--out', out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(fs.readdirSync(out).filter((f) => !f.startsWith('.')).sort(),
+    ['SHA256SUMS', 'redox-web', 'redox-web.manifest.json', 'sizes.json', 'sizes.md']);
+  const sums = fs.readFileSync(path.join(out, 'SHA256SUMS'), 'utf8');
+  assert.equal(sums, `${manifest(ALL, 'redox-web').sha256}  redox-web\n`);
+  assert.doesNotMatch(fs.readFileSync(path.join(out, 'sizes.md'), 'utf8'), /redox-minimal/);
+  assert.deepEqual((JSON.parse(fs.readFileSync(path.join(out, 'sizes.json'), 'utf8')) as SizesReport).binaries.map((b) => b.name), ['redox-web']);
+  // The only binary fails too: no reports are left to describe files that are gone.
+  const again = await redox(['build', '--distro', 'web', '--budget', '50MiB', '--out', out]);
+  assert.equal(again.code, 1, again.stderr);
+  assert.deepEqual(fs.readdirSync(out).filter((f) => !f.startsWith('.')), []);
+});
+
 test('local feature + embedded app from redox.json: the binary with no arguments serves the app', { skip }, async () => {
-  const dist = path.join(PROJECT, 'dist');
+  const dist = PROJECT_OUT;
+  assert.ok(fs.existsSync(path.join(PROJECT, 'redox.json')));
   assert.deepEqual(manifest(dist, 'svc').features, ['geo', 'uuid']);
   assert.ok(manifest(dist, 'svc').catalogue.includes('geo'));
   const { dir, bin } = isolate(path.join(dist, 'svc'), { 'other.lua': 'get("/", function() return "other app, geo=" .. type(geo) end)\n' });
@@ -374,19 +414,6 @@ test('local feature + embedded app from redox.json: the binary with no arguments
   });
   await serving(runIsolated(dir, bin, ['serve', 'other.lua', '--port', '0']), async (url) => {
     assert.equal(await (await fetch(url + '/')).text(), 'other app, geo=table');
-  });
-});
-
-test('--app app.ts: a TypeScript app is compiled to Lua and embedded', { skip }, async () => {
-  const dir = write(scratch(), {
-    'app.ts': 'const app = redox.router();\napp.get("/", () => ({ json: { id: uuid.validate(uuid.v4()), from: "ts" } }));\nexport default app;\n',
-  });
-  await mustBuild(['--features', 'uuid', '--app', 'app.ts', '--name', 'tsapp', '--out', 'dist'], dir);
-  const m = manifest(path.join(dir, 'dist'), 'tsapp');
-  assert.deepEqual(m.app, { main: 'app.ts', attr: null, files: ['app.ts'] });
-  const { dir: runDir, bin } = isolate(path.join(dir, 'dist', 'tsapp'));
-  await serving(runIsolated(runDir, bin, [], { PORT: '0' }), async (url) => {
-    assert.deepEqual(await (await fetch(url + '/')).json(), { id: true, from: 'ts' });
   });
 });
 

@@ -98,12 +98,30 @@ test('redox run: arg holds the arguments, return value is the exit code, errors 
   assert.equal(sleep.stdout(), 'slept\n');
 });
 
+test('redox run: a script returning a module table (functions and all) exits 0, not 70', async () => {
+  const dir = write(tempDir(), { 'mod.lua': 'local M = {}\nfunction M.hello() return "hi" end\nM.nested = { f = print }\nreturn M\n', 'str.lua': 'return "done"\n' });
+  for (const file of ['mod.lua', 'str.lua']) {
+    const p = spawnRedox(['run', file], { cwd: dir });
+    assert.equal(await p.exited, 0, `${file}: ${p.stderr()}`);
+    assert.equal(p.stderr(), '', file);
+  }
+});
+
+test('build --features takes one value per flag: a stray word is a usage error, not a feature', async () => {
+  const dir = tempDir();
+  const p = spawnRedox(['build', '--features', 'uuid', '--features', 'sqlite', 'stray', '--out', 'x'], { cwd: dir });
+  assert.equal(await p.exited, 2);
+  assert.match(p.stderr(), /too many arguments for 'build'/);
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
+
 test('SIGTERM finishes the request in flight, then exits 0', async () => {
-  const dir = write(tempDir(), { 'app.lua': 'get("/slow", function() redox.sleep(500) return "finished" end)\n' });
+  const dir = write(tempDir(), { 'app.lua': 'get("/slow", function() print("arrived") redox.sleep(500) return "finished" end)\n' });
   const p = spawnRedox(['serve', 'app.lua', '--port', '0'], { cwd: dir });
   const url = await listeningUrl(p);
   const pending = fetch(url + '/slow');
-  await new Promise((r) => setTimeout(r, 100));
+  // The signal comes once the request is inside its handler, however slow the machine.
+  for (let i = 0; i < 800 && !p.stdout().includes('arrived\n'); i++) await new Promise((r) => setTimeout(r, 25));
   p.child.kill('SIGTERM');
   const res = await pending;
   assert.equal(res.status, 200);

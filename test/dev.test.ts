@@ -89,7 +89,8 @@ describe('redox dev with a Lua app', () => {
 
   before(async () => {
     fs.writeFileSync(app, luaApp('"one"'));
-    p = spawnRedox(['dev', 'app.lua', '--port', '0'], { cwd: dir, env: { NO_COLOR: '1' } });
+    // --features before the app: the option takes one value, so app.lua stays the argument.
+    p = spawnRedox(['dev', '--features', 'uuid', 'app.lua', '--port', '0'], { cwd: dir, env: { NO_COLOR: '1' } });
     url = await listeningUrl(p, 30_000);
   });
   after(async () => {
@@ -111,5 +112,34 @@ describe('redox dev with a Lua app', () => {
     assert.equal(await text(url), 'two');
     fs.writeFileSync(app, luaApp('"four"'));
     await until('four', async () => ((await text(url)) === 'four' ? true : undefined));
+  });
+
+  it('runs with exactly the --features given before the app', async () => {
+    fs.writeFileSync(app, luaApp('tostring(uuid.validate(uuid.v4())) .. " " .. tostring(pcall(function() return sqlite end))'));
+    await until('the feature probe', async () => ((await text(url)).startsWith('true ') ? true : undefined));
+    assert.equal(await text(url), 'true false');
+  });
+
+  it('keeps reloading after saves that replace the file (sed -i, editors\' atomic saves)', async () => {
+    for (const word of ['five', 'six', 'seven']) {
+      // Write a new file and rename it over the app: a new inode each time.
+      const tmp = path.join(dir, `.app.lua.${word}.tmp`);
+      fs.writeFileSync(tmp, luaApp(`"${word}"`));
+      fs.renameSync(tmp, app);
+      await until(word, async () => ((await text(url)) === word ? true : undefined));
+    }
+  });
+
+  it('sees files in a subfolder created after start, also when replaced', async () => {
+    fs.mkdirSync(path.join(dir, 'lib'));
+    fs.writeFileSync(path.join(dir, 'lib', 'word.lua'), 'return "eight"\n');
+    fs.writeFileSync(app, luaApp('require("lib.word")'));
+    await until('eight', async () => ((await text(url)) === 'eight' ? true : undefined));
+    for (const word of ['nine', 'ten']) {
+      const tmp = path.join(dir, 'lib', `.word.${word}.tmp`);
+      fs.writeFileSync(tmp, `return "${word}"\n`);
+      fs.renameSync(tmp, path.join(dir, 'lib', 'word.lua'));
+      await until(word, async () => ((await text(url)) === word ? true : undefined));
+    }
   });
 });

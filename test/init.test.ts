@@ -72,6 +72,9 @@ for (const t of TEMPLATES) {
       assert.doesNotMatch(workflow + readme, /install (--global|-g) redox@/, 'never the unrelated registry package "redox"');
       assert.match(workflow, /redox test --reporter junit --output test-results\.xml/);
       assert.doesNotMatch(workflow + readme, /\{\{/, 'placeholders are filled');
+      // The registry's package named "redox" is someone else's: never install by that name.
+      assert.doesNotMatch(workflow, /npm (install|i)\b[^\n]*\sredox(@|\s|$)/m);
+      assert.doesNotMatch(workflow, /npx\s+redox@/);
     });
 
     it('serves the app and answers its routes over HTTP', async () => {
@@ -108,6 +111,10 @@ for (const t of TEMPLATES) {
       const out = path.join(parent, 'out');
       const r = await redox(['build', '--distro', 'web', '--app', t.main, '--out', out], dir);
       assert.equal(r.code, 0, r.stderr + r.stdout);
+      // A TypeScript app is compiled to Lua and embedded as one file (its test is not).
+      const manifest = JSON.parse(fs.readFileSync(path.join(out, 'redox-web.manifest.json'), 'utf8'));
+      if (t.template === 'typescript') assert.deepEqual(manifest.app, { main: 'app.ts', attr: null, files: ['app.ts'] });
+      else assert.equal(manifest.app.main, 'app.lua');
       const alone = tempDir();
       const bin = path.join(alone, 'redox-web');
       fs.copyFileSync(path.join(out, 'redox-web'), bin);

@@ -29,10 +29,39 @@ test('io, package.loadlib, package.cpath, dofile, loadfile and string.dump are a
   assert.equal(await lua.run('return dofile == nil and loadfile == nil and string.dump == nil'), true);
 });
 
-test('load refuses binary chunks; text chunks work', async () => {
-  await assert.rejects(lua.run('return load("\\27Lua", "x", "b")'), /only text chunks/);
+test('load refuses binary chunks whatever the mode, answering nil and a message as Lua does', async () => {
+  assert.deepEqual(await lua.run('return { load("\\27LuaT\\0", "x", "b") }'), { 2: 'attempt to load a binary chunk (bytecode is not allowed in redox)' });
   assert.equal(await lua.run('local f = load("\\27LuaT\\0") return f == nil'), true);
+  assert.equal(await lua.run('local parts, i = { "\\27Lua", "T" }, 0 return select(2, load(function() i = i + 1 return parts[i] end))'), 'attempt to load a binary chunk (bytecode is not allowed in redox)');
   assert.equal(await lua.run('return load("return 1 + 1")()'), 2);
+  assert.equal(await lua.run('local parts, i = { "return ", "40 + 2" }, 0 return load(function() i = i + 1 return parts[i] end)()'), 42);
+});
+
+test('load(text, name, "b") returns nil and stock Lua\'s message instead of raising', async () => {
+  assert.deepEqual(await lua.run('return { load("return 1", "x", "b") }'), { 2: "attempt to load a text chunk (mode is 'b')" });
+  assert.equal(await lua.run('return load("return 3", "x", "bt")()'), 3);
+});
+
+test('coroutine.running() in a main chunk reports the main thread, as stock Lua does', async () => {
+  assert.equal(await lua.run('local co, main = coroutine.running() return type(co) == "thread" and main'), true);
+  assert.equal(await lua.run('return coroutine.wrap(function() return select(2, coroutine.running()) end)()'), false);
+  assert.equal(await lua.run('local co = coroutine.create(function() return select(2, coroutine.running()) end) return select(2, coroutine.resume(co))'), false);
+});
+
+test('redox.env of an unset variable is exactly one nil', async () => {
+  delete process.env.REDOX_TEST_UNSET;
+  assert.equal(await lua.run('return select("#", redox.env("REDOX_TEST_UNSET"))'), 1);
+  assert.equal(await lua.run('return tostring(redox.env("REDOX_TEST_UNSET"))'), 'nil');
+});
+
+test('math.random differs between VMs (seeded from a secure source)', async () => {
+  const other = await luaWith([]);
+  try {
+    const draw = 'local t = {} for i = 1, 4 do t[i] = math.random(1, 1 << 30) end return table.concat(t, ",")';
+    assert.notEqual(await lua.run(draw), await other.run(draw));
+  } finally {
+    await other.close();
+  }
 });
 
 test('debug has only traceback; collectgarbage refuses options that stall the VM', async () => {

@@ -191,8 +191,9 @@ export async function build(root: string, request: BuildRequest, progress: Progr
         manifests.push(manifest);
       }
     } finally {
-      // Even when a later binary fails, the folder's reports cover the ones that were built.
-      if (manifests.length) writeFolderReports(plan.outDir);
+      // Even when a binary fails (and its older copy was deleted), the folder's reports describe
+      // exactly the binaries present.
+      if (fs.existsSync(plan.outDir)) writeFolderReports(plan.outDir);
     }
     return { outDir: plan.outDir, manifests, report: writeFolderReports(plan.outDir), images };
   } finally {

@@ -113,6 +113,11 @@ export function renderChecksums(manifests: BuildManifest[]): string {
 export function writeFolderReports(dir: string): SizesReport {
   const manifests = readManifests(dir);
   const report = sizesReport(manifests);
+  if (manifests.length === 0) {
+    // No binary left: no reports (an empty SHA256SUMS makes `sha256sum -c` fail too).
+    for (const f of ['SHA256SUMS', 'sizes.json', 'sizes.md']) fs.rmSync(path.join(dir, f), { force: true });
+    return report;
+  }
   writeAtomic(path.join(dir, 'SHA256SUMS'), renderChecksums(manifests));
   writeAtomic(path.join(dir, 'sizes.json'), JSON.stringify(report, null, 2) + '\n');
   writeAtomic(path.join(dir, 'sizes.md'), renderSizesMarkdown(report));

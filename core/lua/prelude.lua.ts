@@ -25,11 +25,31 @@ os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime 
 debug = { traceback = traceback }
 string.dump = nil
 dofile, loadfile = nil, nil
+-- load answers as stock Lua does (nil, message) but never loads bytecode: whatever the mode,
+-- the chunk is loaded as text, after peeking at its first byte to give stock Lua's messages.
 function load(chunk, chunkname, mode, env)
-  if mode ~= nil and mode ~= "t" then error("load: only text chunks are allowed (mode 't')", 2) end
-  if env ~= nil then return raw_load(chunk, chunkname, "t", env) end
-  return raw_load(chunk, chunkname, "t")
+  mode = mode == nil and "bt" or mode
+  if type(mode) ~= "string" then error("bad argument #3 to 'load' (string expected, got " .. type(mode) .. ")", 2) end
+  local first, reader = chunk, chunk
+  if type(chunk) == "function" then
+    local piece = chunk()
+    first, reader = piece or "", function()
+      if piece == nil then return chunk() end
+      local p = piece
+      piece = nil
+      return p
+    end
+  elseif type(chunk) ~= "string" then
+    error("bad argument #1 to 'load' (string expected, got " .. type(chunk) .. ")", 2)
+  end
+  if type(first) == "string" and first:byte(1) == 27 then
+    return nil, "attempt to load a binary chunk (bytecode is not allowed in redox)"
+  end
+  if not mode:find("t", 1, true) then return nil, "attempt to load a text chunk (mode is '" .. mode .. "')" end
+  if env ~= nil then return raw_load(reader, chunkname, "t", env) end
+  return raw_load(reader, chunkname, "t")
 end
+math.randomseed(host.random_seed())
 local raw_collectgarbage = collectgarbage
 host.set_registry(host.keys.collect, raw_collectgarbage)
 local gc_allowed = { collect = true, count = true, step = true, isrunning = true }
@@ -51,12 +71,25 @@ end
 function coroutine.resume(co, ...)
   return relay(co, co_resume(co, ...))
 end
+-- Every chunk runs in a coroutine made by the host's driver. Like stock Lua, report that as the
+-- main thread: only coroutines made by Lua code are "not main".
+local user_threads = setmetatable({}, { __mode = "k" })
+local co_running = coroutine.running
+function coroutine.create(f)
+  local co = co_create(f)
+  user_threads[co] = true
+  return co
+end
+function coroutine.running()
+  local co = co_running()
+  return co, not user_threads[co]
+end
 local function unwrap(ok, ...)
   if not ok then error((...), 0) end
   return ...
 end
 function coroutine.wrap(f)
-  local co = co_create(f)
+  local co = coroutine.create(f)
   return function(...) return unwrap(relay(co, co_resume(co, ...))) end
 end
 

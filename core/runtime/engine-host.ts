@@ -1,6 +1,7 @@
 // The host functions the core Lua modules call (through the `host` table, which apps never see):
 // print, require's file lookup, logging, redox.sleep/now/env, the registry setter and
 // json.encode.
+import { randomBytes } from 'node:crypto';
 import { LuaApi, LuaState, LUA_REGISTRYINDEX, T_NUMBER, T_TABLE } from '../lua/api';
 import { async, HostFunction, sync } from '../lua/host';
 import { encodeJson } from '../lua/json-encode';
@@ -48,9 +49,12 @@ export function hostFunctions(settings: HostSettings): Record<string, HostFuncti
             if (err instanceof FormError) return new LuaMulti([undefined, err.status, err.message]);
             throw err;
           }), { name: 'req:form', bytes: true }),
+    // math.random would give every process the same sequence (the wasm build's seed is fixed).
+    random_seed: sync(() => new LuaMulti([randomSeedPart(), randomSeedPart()])),
     env: sync((name: unknown) => {
       if (typeof name !== 'string') throw new TypeError(`redox.env expects a variable name, got ${typeof name}`);
-      return envAllowed(name) ? process.env[name] : undefined;
+      // null is one nil value: tostring(redox.env("UNSET")) must work as in Lua.
+      return envAllowed(name) ? process.env[name] ?? null : null;
     }, { name: 'redox.env' }),
   };
 }
@@ -86,4 +90,9 @@ export function envAllowed(name: string): boolean {
   const allow = process.env.REDOX_ENV_ALLOW;
   if (allow === undefined || allow === '') return true;
   return allow.split(',').map((s) => s.trim()).some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
+}
+
+/** 48 random bits from the OS's secure source (a safe integer, so it reaches Lua exactly). */
+function randomSeedPart(): number {
+  return randomBytes(6).readUIntBE(0, 6);
 }

@@ -23,6 +23,11 @@ import { Params } from './routes';
 export type { HostRequest } from './requests';
 export type { HostResponse } from './engine-response';
 
+/** What every feature's context shares; `setting` is bound per feature from `settingOf`. */
+export type EngineContext = Omit<FeatureContext, 'log' | 'setting'> & {
+  settingOf(def: FeatureDefinition, name: string): string | undefined;
+};
+
 export interface EngineOptions {
   wasmPath: string;
   /** The features of this build or run; their `requires` must be among them. */
@@ -30,7 +35,7 @@ export interface EngineOptions {
   /** Names of every feature that exists, so a missing one gets a helpful message. */
   catalogue: string[];
   modules: ModuleSource;
-  context: Omit<FeatureContext, 'log'>;
+  context: EngineContext;
   log: Logger;
   version: string;
   /** Show error messages and tracebacks to HTTP clients. */
@@ -128,7 +133,8 @@ export class Engine implements RequestEngine {
     const { vm } = this;
     let mod: FeatureModule;
     try {
-      mod = await def.install({ ...this.options.context, log: this.options.log });
+      const { settingOf, ...context } = this.options.context;
+      mod = await def.install({ ...context, setting: (name) => settingOf(def, name), log: this.options.log });
     } catch (err) {
       throw new RedoxError('REDOX_FEATURE_INSTALL', `feature "${def.name}" failed to start: ${(err as Error).message}`);
     }
@@ -242,8 +248,9 @@ export class Engine implements RequestEngine {
 
   /** Runs a script to completion (`redox run`): `arg` holds the arguments. Returns what the
    *  script returned (an integer is used as the exit code). */
-  runScript(main: { source: Buffer; chunkName: string }, args: string[]): Promise<LuaValue> {
-    return runScriptIn(this.vm, main, args);
+  /** Runs a script and returns its first result; with `onlyNumber`, only a numeric one. */
+  runScript(main: { source: Buffer; chunkName: string }, args: string[], onlyNumber = false): Promise<LuaValue> {
+    return runScriptIn(this.vm, main, args, onlyNumber);
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,12 @@
 // Starting the runtime: an engine with the profile's features, then a server or a script.
 // Shared by the development CLI and every built binary.
-import { FeatureContext, FeatureDefinition, RequestObserver } from '../feature';
+import fs from 'node:fs';
+import path from 'node:path';
+import { FeatureDefinition, RequestObserver } from '../feature';
 import { RedoxError } from '../errors';
 import { LuaError } from '../lua/vm';
-import { Engine } from './engine';
+import { Engine, EngineContext } from './engine';
+import { FileModules } from './modules';
 import { AppSource } from './app-source';
 import { Limits } from './limits';
 import { Logger } from './log';
@@ -24,9 +27,36 @@ export interface RuntimeProfile {
   assetPath(name: string): string;
 }
 
-export function featureContext(profile: RuntimeProfile): Omit<FeatureContext, 'log'> {
+/** What the user set for features: the data folder and the features' own flags. */
+export interface FeatureRunSettings {
+  /** --data-dir (else env REDOX_DATA_DIR, else the app's folder). */
+  dataDir?: string;
+  /** Feature flags given on the command line, by flag ("--sqlite-any-path": "1"). */
+  flags?: Record<string, string>;
+}
+
+/** The folder features keep files in: --data-dir, REDOX_DATA_DIR, or the app's folder. */
+export function resolveDataDir(app: AppSource, given: string | undefined): string {
+  const dir = given ?? process.env.REDOX_DATA_DIR;
+  if (dir) {
+    const abs = path.resolve(dir);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
+      throw new RedoxError('REDOX_USAGE', `the data folder ${dir} (${given ? '--data-dir' : 'REDOX_DATA_DIR'}) is not a directory`, 'create it first, or point --data-dir at an existing folder');
+    }
+    return fs.realpathSync(abs);
+  }
+  return app.modules instanceof FileModules ? app.modules.root : fs.realpathSync(process.cwd());
+}
+
+export function featureContext(profile: RuntimeProfile, dataDir = process.cwd(), flags: Record<string, string> = {}): EngineContext {
   const addons = new Map<string, unknown>();
   return {
+    dataDir,
+    settingOf: (def, name) => {
+      const s = def.settings?.[name];
+      if (!s) throw new Error(`feature "${def.name}" reads a setting "${name}" it does not declare`);
+      return flags[s.flag] ?? process.env[s.env];
+    },
     assetPath: (name) => profile.assetPath(name),
     loadNativeAddon: (name) => {
       let exports = addons.get(name);
@@ -44,6 +74,7 @@ export function featureContext(profile: RuntimeProfile): Omit<FeatureContext, 'l
 
 export interface EngineSettings {
   log: Logger;
+  features?: FeatureRunSettings;
   dev?: boolean;
   budgets?: { cpuMs: number; memoryBytes: number };
   /** Requests come over TLS: req.secure, and Secure cookies by default. */
@@ -56,7 +87,7 @@ export function createEngine(profile: RuntimeProfile, app: AppSource, settings: 
     features: profile.features,
     catalogue: profile.catalogue,
     modules: app.modules,
-    context: featureContext(profile),
+    context: featureContext(profile, resolveDataDir(app, settings.features?.dataDir), settings.features?.flags),
     log: settings.log,
     version: profile.version,
     dev: settings.dev,
@@ -120,7 +151,7 @@ export async function startService(profile: RuntimeProfile, app: AppSource, sett
 export async function runScript(profile: RuntimeProfile, app: AppSource, args: string[], settings: EngineSettings): Promise<number> {
   const engine = await createEngine(profile, app, settings);
   try {
-    const result = await engine.runScript(app.main, args);
+    const result = await engine.runScript(app.main, args, true);
     return typeof result === 'number' && Number.isInteger(result) ? result : 0;
   } catch (err) {
     if (err instanceof LuaError) {

@@ -12,6 +12,7 @@ export interface Limits {
   keepAliveTimeoutMs: number;
   shutdownMs: number;
   maxConnections: number;
+  maxConnectionsPerIp: number;
   maxRequestsPerSocket: number;
   cpuBudgetMs: number;
   memoryBytes: number;
@@ -40,6 +41,7 @@ export const LIMIT_SPECS: LimitSpec[] = [
   { key: 'keepAliveTimeoutMs', flag: '--keep-alive-timeout', env: 'REDOX_KEEP_ALIVE_TIMEOUT', kind: 'ms', default: 5_000, description: 'idle time before a keep-alive connection is closed' },
   { key: 'shutdownMs', flag: '--shutdown-timeout', env: 'REDOX_SHUTDOWN_TIMEOUT', kind: 'ms', default: 10_000, description: 'time in-flight requests get to finish on SIGTERM/SIGINT' },
   { key: 'maxConnections', flag: '--max-connections', env: 'REDOX_MAX_CONNECTIONS', kind: 'count', default: 0, description: 'concurrent connections accepted (0: no limit)' },
+  { key: 'maxConnectionsPerIp', flag: '--max-connections-per-ip', env: 'REDOX_MAX_CONNECTIONS_PER_IP', kind: 'count', default: 512, description: 'concurrent connections from one client address, per process; more get 503 and are closed (0: no limit; behind a proxy every client shares its address)' },
   { key: 'cpuBudgetMs', flag: '--cpu-budget', env: 'REDOX_CPU_BUDGET', kind: 'ms', default: 1_000, description: 'Lua execution time one request may use, waits excluded; then 503 (0: no budget, Lua runs ~2x faster)' },
   { key: 'memoryBytes', flag: '--memory-limit', env: 'REDOX_MEMORY_LIMIT', kind: 'bytes', default: 256 * 1024 * 1024, description: 'Lua heap size; a request that grows it past this fails with 500 (0: no limit)' },
   { key: 'watchdogGraceMs', flag: '--watchdog-grace', env: 'REDOX_WATCHDOG_GRACE', kind: 'ms', default: 300, description: 'time the watchdog gives a Lua run past its CPU budget or handler timeout to stop at its next instruction before it forces the stop and reboots the VM; then 503 (0: no watchdog)' },

@@ -1,5 +1,6 @@
 // The HTTP front: node:http in, one Lua coroutine per request, limits enforced before Lua
 // sees anything, and a graceful drain on shutdown.
+import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { HostResponse, RequestEngine } from './engine';
 import { Logger } from './log';
@@ -12,6 +13,7 @@ import { compressResponse } from './http/compress';
 import { AnyRequest, AnyResponse, connectionCloser, createListener } from './http/listener';
 import { StaticFiles, staticSegments } from './http/static-files';
 import { TlsMaterial } from './http/tls';
+import { Connections, watchConnections } from './connections';
 
 export interface ServerOptions {
   host: string;
@@ -37,6 +39,18 @@ export interface RunningServer {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** More headers than this is a 431 (node:http would drop the rest silently). */
+const MAX_HEADER_COUNT = 1000;
+/** What OPTIONS * answers: the methods Redox routes. */
+const ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/** A head the request may not have: several Host headers, too many headers, too many bytes. */
+function headProblem(count: number, bytes: number, hosts: number, limits: Limits): { status: number; message: string } | undefined {
+  if (count > MAX_HEADER_COUNT) return { status: 431, message: `more than ${MAX_HEADER_COUNT} headers` };
+  if (bytes > limits.headerBytes) return { status: 431, message: `request head larger than ${limits.headerBytes} bytes` };
+  if (hosts > 1) return { status: 400, message: 'more than one Host header' };
+  return undefined;
+}
 
 export async function startServer(engine: RequestEngine, options: ServerOptions): Promise<RunningServer> {
   const { limits, log, observer } = options;
@@ -51,6 +65,14 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
 
   const server = createListener(limits, options.tls, handle);
   const closer = connectionCloser(server);
+  // Plain HTTP: per-address limits, refused clients lose their socket, and a drain that answers
+  // every accepted connection (connections.ts). TLS keeps the listener's own closer.
+  let connections: Connections | undefined;
+  if (server instanceof http.Server && !options.tls) {
+    // One header more than allowed is kept, so too many is a 431 and not a silent cut.
+    server.maxHeadersCount = MAX_HEADER_COUNT + 1;
+    connections = watchConnections(server, limits, log);
+  }
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
   if (limits.maxRequestsPerSocket > 0 && 'maxRequestsPerSocket' in server) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   const compress = options.compress !== false;
@@ -122,9 +144,13 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       const { res, id, method, path } = this;
       if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });
       try {
+        // 1xx are interim responses: sent as the final one, clients hang or fail.
+        if (!(out.status >= 200 && out.status <= 999)) throw new Error(`status ${out.status} is not a final response status (200-999)`);
         send(res, id, out.status, out.contentType, out.headers, out.body, method, this.acceptEncoding);
       } catch (err) {
         log.error('invalid response', { method, path, request_id: id, error: (err as Error).message });
+        // writeHead kept the first attempt's reason phrase ("OK"): this one is a 500.
+        if (!isHttp2(res)) (res as http.ServerResponse).statusMessage = http.STATUS_CODES[500]!;
         sendError(res, id, 500, 'internal server error');
         logRequest(method, path, 500, this.start, id, out.route, undefined, true);
         return;
@@ -176,11 +202,22 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     let contentLength = -1;
     let chunked = false;
     let acceptEncoding: string | undefined;
+    let hosts = 0;
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    // The whole head as sent (request line, "name: value" lines, blank line), not only the
+    // names and values node:http counts against maxHeaderSize.
+    let headBytes = method.length + url.length + 13;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      // Lower-case only names as long as the ones we look for (x-request-id, content-length,
+      // Lower-case only names as long as the ones we look for (host, x-request-id, content-length,
       // accept-encoding, transfer-encoding): this loop runs for every header of every request.
       const len = name.length;
+      headBytes += len + raw[i + 1].length + 4;
+      if (len === 4) {
+        if (name.toLowerCase() === 'host') hosts++;
+        continue;
+      }
       if (len !== 12 && len !== 14 && len !== 15 && len !== 17) continue;
       const lower = name.toLowerCase();
       if (lower === 'x-request-id') incomingId = raw[i + 1];
@@ -189,14 +226,26 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       else if (lower === 'transfer-encoding') chunked = true;
     }
     const id = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    const method = req.method ?? 'GET';
+    const refused = headProblem(raw.length / 2, headBytes, hosts, limits);
+    if (refused) {
+      sendError(res, id, refused.status, refused.message, ['connection', 'close']);
+      logRequest(method, url.slice(0, 80), refused.status, start, id);
+      if (!h2) res.on('finish', () => req.socket.destroySoon());
+      return;
+    }
     // HTTP/2 bodies have no framing header: read one unless the stream already ended.
     if (h2 && contentLength < 0 && !(req as import('node:http2').Http2ServerRequest).stream.readableEnded
       && method !== 'GET' && method !== 'HEAD') chunked = true;
-    const url = req.url ?? '/';
     if (url.length > limits.urlBytes) {
       sendError(res, id, 414, `URL longer than ${limits.urlBytes} bytes`);
       logRequest(method, url.slice(0, 80) + '...', 414, start, id);
+      return;
+    }
+    if (url === '*') {
+      // asterisk-form: OPTIONS * asks what the server supports; nothing else may use it.
+      if (method === 'OPTIONS') send(res, id, 204, undefined, ['allow', ALLOW], undefined);
+      else sendError(res, id, 400, 'the request target * is only for OPTIONS');
+      logRequest(method, url, method === 'OPTIONS' ? 204 : 400, start, id);
       return;
     }
     const q = url.indexOf('?');
@@ -306,12 +355,16 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     });
     server.listen(options.port, options.host, () => resolve());
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
-    // Node answers 431 for oversized headers itself; answer the rest with a plain 400.
-    if (!socket.writable) return;
+  if (!connections) server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
+    // Answer if we still can, then close the socket for good: end() alone only half-closes.
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    socket.write(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
   });
 
   const address = server.address() as import('node:net').AddressInfo;
@@ -319,7 +372,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   return {
     url: `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     port: address.port,
-    close: () => new Promise<void>((resolve) => {
+    close: () => connections ? (draining = true, connections.drain()) : new Promise<void>((resolve) => {
       draining = true;
       server.close(() => resolve());
       closer.idle();

@@ -21,6 +21,8 @@ export interface WorkerSpec {
   limitFlags: Record<string, string>;
   /** --static, --compress, --tls-* and --http2 as given (see http/settings). */
   httpFlags?: import('./http/settings').HttpFlags;
+  /** --data-dir and the features' own flags. */
+  featureSettings?: { dataDir?: string; flags?: Record<string, string> };
 }
 
 export function parseWorkers(text: string | undefined, source: string): number {
@@ -91,12 +93,19 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
   }, heartbeatInterval(heartbeatTimeoutMs)) : null;
   watch?.unref();
 
+  // Workers accept from the shared socket themselves: the primary holds no accepted connection
+  // of its own, so a drain cannot drop one. (Round-robin keeps a queue in the primary that is
+  // closed, unanswered, when the last worker stops listening.) Windows already works this way.
+  // NODE_CLUSTER_SCHED_POLICY=rr restores round-robin, which spreads connections more evenly.
+  if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
   return new Promise<Supervisor>((resolve, reject) => {
     let listening = 0;
     const fork = (failures: number) => {
       const worker = cluster.fork({ [SPEC_ENV]: JSON.stringify(spec) });
       const slot: Slot = { worker, startedAt: Date.now(), failures, lastBeat: Date.now(), listening: false };
       slots.add(slot);
+      // Operators (and the tests, on every platform) learn the workers' pids from the log.
+      log.info('worker started', { pid: worker.process.pid });
       worker.on('message', (msg: { redox?: string; url?: string }) => {
         slot.lastBeat = Date.now();
         if (msg?.redox !== 'listening') return;

@@ -1,10 +1,9 @@
 // `redox dev`: serve an app and reload it when a source file in its folder changes. A new
 // version (recompiled when it is TypeScript) replaces the running one only after it loads;
 // when it fails, the last good version keeps serving and the log says why.
-import fs from 'node:fs';
 import path from 'node:path';
 import { AppSource, appFromTarget, splitTarget } from '../runtime/app-source';
-import { createEngine, RuntimeProfile } from '../runtime/launch';
+import { createEngine, FeatureRunSettings, RuntimeProfile } from '../runtime/launch';
 import { Engine, HostRequest, HostResponse } from '../runtime/engine';
 import { Limits } from '../runtime/limits';
 import { Logger } from '../runtime/log';
@@ -12,6 +11,7 @@ import { startServer } from '../runtime/server';
 import { DriveOptions } from '../lua/vm';
 import type { CompiledApp } from './compile';
 import { compiledAppSource, isTypeScriptTarget } from './target';
+import { watchTree } from './watch-tree';
 
 export interface DevOptions {
   target: string;
@@ -20,6 +20,8 @@ export interface DevOptions {
   port: number;
   limits: Limits;
   log: Logger;
+  /** --data-dir and the features' own flags. */
+  features?: FeatureRunSettings;
   cwd?: string;
   /** Quiet time after the last change before reloading. */
   debounceMs?: number;
@@ -58,7 +60,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     } else {
       app = appFromTarget(options.target, cwd);
     }
-    const engine = await createEngine(profile, app, { log, dev: true, budgets: { cpuMs: options.limits.cpuBudgetMs, memoryBytes: options.limits.memoryBytes } });
+    const engine = await createEngine(profile, app, { log, dev: true, features: options.features, budgets: { cpuMs: options.limits.cpuBudgetMs, memoryBytes: options.limits.memoryBytes } });
     try {
       await engine.loadApp(app.main, app.attr);
       return engine;
@@ -114,9 +116,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       log.error(`reload failed; still serving the previous version of ${name}`, { changed: files, error: (err as Error).message });
     }
   };
-  const watcher = fs.watch(root, { recursive: true }, (_event, file) => {
-    if (!file || !WATCHED.test(file) || IGNORED.test(file)) return;
-    changed.add(file.split(path.sep).join('/'));
+  const watcher = watchTree(root, (rel) => IGNORED.test(rel), (file) => {
+    if (!WATCHED.test(file)) return;
+    changed.add(file);
     clearTimeout(timer);
     timer = setTimeout(() => {
       running = running.then(reload);

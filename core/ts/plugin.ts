@@ -9,7 +9,35 @@ import { lineKeepingPrinter } from './printer';
 /** Empty array literals are marked as JSON arrays, so `{ items: [] }` encodes as
  *  {"items":[]} and not {"items":{}}. (Arrays that lualib builds, such as the result of
  *  filter(), are plain tables: an empty one still encodes as {}.) */
+/** Built-in methods TypeScriptToLua reports as unsupported, provided by the support module
+ *  (support.lua.ts) as ____rx.<kind>_<method>(receiver, ...args). */
+export const SUPPORTED_EXTRA = {
+  string: ['lastIndexOf', 'at', 'codePointAt', 'localeCompare', 'toLocaleLowerCase', 'toLocaleUpperCase', 'isWellFormed'],
+  array: ['lastIndexOf', 'findLast', 'findLastIndex'],
+} as const;
+
+function receiverKind(checker: ts.TypeChecker, expr: ts.Expression): 'string' | 'array' | undefined {
+  const type = checker.getNonNullableType(checker.getTypeAtLocation(expr));
+  const parts = type.isUnion() ? type.types : [type];
+  if (parts.every((t) => (t.flags & ts.TypeFlags.StringLike) !== 0)) return 'string';
+  if (parts.every((t) => checker.isArrayType(t) || checker.isTupleType(t))) return 'array';
+  return undefined;
+}
+
 const visitors: tstl.Visitors = {
+  [ts.SyntaxKind.CallExpression]: (node, context) => {
+    const callee = node.expression;
+    if (ts.isPropertyAccessExpression(callee) && !node.questionDotToken && !callee.questionDotToken && !node.arguments.some(ts.isSpreadElement)) {
+      const method = callee.name.text;
+      const kind = receiverKind(context.checker, callee.expression);
+      if (kind && (SUPPORTED_EXTRA[kind] as readonly string[]).includes(method)) {
+        return tstl.createCallExpression(
+          tstl.createTableIndexExpression(tstl.createIdentifier('____rx'), tstl.createStringLiteral(`${kind}_${method}`)),
+          [context.transformExpression(callee.expression), ...node.arguments.map((a) => context.transformExpression(a))], node);
+      }
+    }
+    return context.superTransformExpression(node);
+  },
   [ts.SyntaxKind.ArrayLiteralExpression]: (node, context) => {
     const result = context.superTransformExpression(node);
     if (node.elements.length > 0) return result;

@@ -70,6 +70,75 @@ M.console = {
   error = function(...) log.error(line(...)) end,
 }
 
+-- Built-in methods TypeScriptToLua lacks (plugin.ts routes calls here). Strings are Lua byte
+-- strings, so indexes count bytes, as TypeScriptToLua's own indexOf does.
+local floor, max, min = math.floor, math.max, math.min
+
+local function index_arg(i, default)
+  if i == nil or i ~= i then return default end
+  if i == huge or i == -huge then return i end
+  return i < 0 and -floor(-i) or floor(i)
+end
+
+function M.string_lastIndexOf(s, search, from)
+  search = M.tostring(search)
+  local n = #search
+  local start = min(#s - n, max(index_arg(from, huge), 0))
+  for i = start, 0, -1 do
+    if s:find(search, i + 1, true) == i + 1 then return i end
+  end
+  return -1
+end
+
+function M.string_at(s, i)
+  i = index_arg(i, 0)
+  if i < 0 then i = #s + i end
+  if i < 0 or i >= #s then return nil end
+  return s:sub(i + 1, i + 1)
+end
+
+function M.string_codePointAt(s, i)
+  i = index_arg(i, 0)
+  if i < 0 or i >= #s then return nil end
+  local ok, cp = pcall(utf8.codepoint, s, i + 1)
+  if ok then return cp end
+  return s:byte(i + 1)
+end
+
+-- Byte order, the same in every locale (Redox has no locale data).
+function M.string_localeCompare(s, that)
+  that = M.tostring(that)
+  if s < that then return -1 elseif s > that then return 1 end
+  return 0
+end
+
+M.string_toLocaleLowerCase = function(s) return s:lower() end
+M.string_toLocaleUpperCase = function(s) return s:upper() end
+M.string_isWellFormed = function(s) return utf8.len(s) ~= nil end
+
+function M.array_lastIndexOf(a, value, from)
+  local len = #a
+  local start = index_arg(from, len - 1)
+  if start < 0 then start = len + start end
+  for i = min(start, len - 1), 0, -1 do
+    if a[i + 1] == value then return i end
+  end
+  return -1
+end
+
+function M.array_findLastIndex(a, predicate, this)
+  for i = #a, 1, -1 do
+    if predicate(this, a[i], i - 1, a) then return i - 1 end
+  end
+  return -1
+end
+
+function M.array_findLast(a, predicate, this)
+  local i = M.array_findLastIndex(a, predicate, this)
+  if i >= 0 then return a[i + 1] end
+  return nil
+end
+
 -- JSON --------------------------------------------------------------------------------------
 -- Errors are Error-like tables so that catch (e) can read e.message, as in JavaScript.
 local error_mt = { __tostring = function(e) return e.name .. ": " .. e.message end }

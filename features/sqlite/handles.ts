@@ -22,6 +22,12 @@ export class Handles {
   private readonly dbs = new Map<number, DbHandle>();
   private readonly stmts = new Map<number, StmtHandle>();
   private nextId = 1;
+  /** Checks (and may rewrite) SQL before it is prepared; throws to refuse it. */
+  private readonly guard: (sql: string, op: string) => string;
+
+  constructor(guard: (sql: string, op: string) => string = (sql) => sql) {
+    this.guard = guard;
+  }
 
   add(db: Database, path: string): number {
     const id = this.nextId++;
@@ -42,7 +48,7 @@ export class Handles {
   }
 
   /** A statement for this SQL text, prepared once and reused. */
-  cached(h: DbHandle, sql: string): Statement {
+  cached(h: DbHandle, sql: string, op = 'sqlite'): Statement {
     let stmt = h.cache.get(sql);
     if (stmt) {
       // Move to the end: the Map's order is the LRU order. Only worth it once eviction is near:
@@ -53,7 +59,7 @@ export class Handles {
       }
       return stmt;
     }
-    stmt = h.db.prepare(sql);
+    stmt = h.db.prepare(this.guard(sql, op));
     if (h.cache.size >= CACHE_SIZE) h.cache.delete(h.cache.keys().next().value!);
     h.cache.set(sql, stmt);
     return stmt;

@@ -5,6 +5,7 @@ import type { Statement } from 'better-sqlite3';
 import { defineFeature, LuaArgumentError, LuaFailure, LuaValue, sync } from '../../core/feature';
 import { failure } from './errors';
 import { Handles } from './handles';
+import { confinement } from './confine';
 import { openDatabase, readOptions } from './open';
 import { call, readParams } from './params';
 import { SQLITE_LUA } from './sqlite.lua';
@@ -45,17 +46,25 @@ type Exec = (stmt: Statement, args: LuaValue[], op: string) => LuaValue;
 export default defineFeature({
   name: 'sqlite',
   description: 'SQLite databases on real files (better-sqlite3), WAL mode, parameters only',
+  settings: {
+    any_path: {
+      flag: '--sqlite-any-path', env: 'REDOX_SQLITE_ANY_PATH', boolean: true,
+      description: 'let sqlite.open, ATTACH and VACUUM INTO use files outside the data folder',
+    },
+  },
   install(ctx) {
     // Loaded once per VM so a missing or wrong-ABI addon fails at startup, not on first use.
     const addon = ctx.loadNativeAddon('better_sqlite3.node') as object;
-    const handles = new Handles();
+    const anyPath = ['1', 'true', 'yes'].includes((ctx.setting('any_path') ?? '').toLowerCase());
+    const confined = confinement(ctx.dataDir, anyPath);
+    const handles = new Handles((sql, op) => confined.checkSql(sql, op));
 
     /** db:query/get/run: a cached statement for the SQL, then the given execution. */
     const onDb = (op: string, exec: Exec) => sync((id: unknown, sql: LuaValue, ...args: LuaValue[]) => {
       const h = handles.db(id, op);
       const source = text(sql, op);
       try {
-        return exec(handles.cached(h, source), args, op);
+        return exec(handles.cached(h, source, op), args, op);
       } catch (err) {
         return failure(err, op, source);
       }
@@ -76,7 +85,8 @@ export default defineFeature({
       functions: {
         open: sync((file: unknown, rawOpts: LuaValue) => {
           if (typeof file !== 'string') throw new LuaArgumentError(`sqlite.open: path must be a string (a file path or ":memory:"), got ${typeof file}`);
-          const db = openDatabase(file, readOptions(rawOpts, file), addon, ctx.log);
+          const opts = readOptions(rawOpts, file);
+          const db = openDatabase(confined.openPath(file, 'sqlite.open'), opts, addon, ctx.log, file);
           if (db instanceof LuaFailure) return db;
           return handles.add(db, file);
         }),
@@ -91,7 +101,7 @@ export default defineFeature({
           const h = handles.db(id, 'db:exec');
           const source = text(sql, 'db:exec');
           try {
-            h.db.exec(source);
+            h.db.exec(confined.checkSql(source, 'db:exec'));
             return true;
           } catch (err) {
             return failure(err, 'db:exec', source);
@@ -104,7 +114,7 @@ export default defineFeature({
           const h = handles.db(id, 'db:prepare');
           const source = text(sql, 'db:prepare');
           try {
-            return handles.addStatement(id as number, h.db.prepare(source));
+            return handles.addStatement(id as number, h.db.prepare(confined.checkSql(source, 'db:prepare')));
           } catch (err) {
             return failure(err, 'db:prepare', source);
           }

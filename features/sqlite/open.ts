@@ -60,11 +60,11 @@ export function readOptions(raw: LuaValue, file: string): OpenOptions & { synchr
 }
 
 /** Opens a database, or returns the failure (SQLITE_CANTOPEN, SQLITE_NOTADB, ...). */
-export function openDatabase(file: string, opts: ReturnType<typeof readOptions>, addon: object, log: Logger): Database.Database | LuaFailure {
+export function openDatabase(file: string, opts: ReturnType<typeof readOptions>, addon: object, log: Logger, shown = file): Database.Database | LuaFailure {
   if (!isMemory(file)) {
     const dir = path.dirname(path.resolve(file));
     // better-sqlite3 throws a TypeError here; it is an expected failure like any other CANTOPEN.
-    if (!fs.existsSync(dir)) return new LuaFailure('SQLITE_CANTOPEN', `cannot open ${file}: the folder ${dir} does not exist`, { primary: 'SQLITE_CANTOPEN' });
+    if (!fs.existsSync(dir)) return new LuaFailure('SQLITE_CANTOPEN', `cannot open ${shown}: the folder ${dir} does not exist`, { primary: 'SQLITE_CANTOPEN' });
   }
   let db: Database.Database | undefined;
   try {
@@ -80,7 +80,7 @@ export function openDatabase(file: string, opts: ReturnType<typeof readOptions>,
     if (opts.wal && !opts.readonly) {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       // Some file systems (network mounts) cannot hold the WAL index; SQLite keeps the old mode.
-      if (mode !== 'wal') log.warn('sqlite: WAL mode is not available for this file', { path: file, journal_mode: String(mode) });
+      if (mode !== 'wal') log.warn('sqlite: WAL mode is not available for this file', { path: shown, journal_mode: String(mode) });
     }
     db.pragma(`synchronous = ${opts.synchronous}`);
     db.pragma(`foreign_keys = ${opts.foreignKeys ? 'ON' : 'OFF'}`);
@@ -90,6 +90,6 @@ export function openDatabase(file: string, opts: ReturnType<typeof readOptions>,
   } catch (err) {
     if (db?.open) db.close();
     const f = failure(err, 'sqlite.open');
-    return new LuaFailure(f.code, `cannot open ${file}: ${f.message}`, f.details);
+    return new LuaFailure(f.code, `cannot open ${shown}: ${f.message}`, f.details);
   }
 }

@@ -9,7 +9,8 @@ import feature from './index';
 
 /** A VM with a fresh file database opened as the global `db`. */
 async function withDb(file = path.join(tempDir('redox-sqlite-'), 'app.db')): Promise<LuaHarness & { file: string }> {
-  const lua = await luaWith(['sqlite']);
+  // The app folder is the data folder: the database lives beside the app.
+  const lua = await luaWith(['sqlite'], path.dirname(file));
   await lua.run(`db = assert(sqlite.open(${JSON.stringify(file)}))`);
   return Object.assign(lua, { file });
 }
@@ -333,7 +334,7 @@ test('a database locked by another connection returns SQLITE_BUSY after busy_tim
 test('open failures return nil, err with SQLITE_CANTOPEN, SQLITE_NOTADB and friends', async () => {
   const dir = tempDir('redox-sqlite-');
   fs.writeFileSync(path.join(dir, 'junk.db'), 'this is not a database file, just some text that is long enough'.repeat(20));
-  const lua = await luaWith(['sqlite']);
+  const lua = await luaWith(['sqlite'], dir);
   try {
     const out = await lua.run(`
       local dir = ${JSON.stringify(dir)}
@@ -354,7 +355,7 @@ test('open failures return nil, err with SQLITE_CANTOPEN, SQLITE_NOTADB and frie
 
 test('the seed form: sqlite.connect("sqlite::memory:") and URL paths', async () => {
   const dir = tempDir('redox-sqlite-');
-  const lua = await luaWith(['sqlite']);
+  const lua = await luaWith(['sqlite'], dir);
   try {
     assert.deepEqual(await lua.run(`local db = sqlite.connect("sqlite::memory:") return db:query("SELECT 1 AS one, 'two' AS two")`), [{ one: 1, two: 'two' }]);
     const out = await lua.run(`
@@ -437,7 +438,7 @@ test('two VMs on the same file see each other\'s committed writes', async () => 
 
 test('a database dropped without close is closed by the garbage collector', async () => {
   const file = path.join(tempDir('redox-sqlite-'), 'gc.db');
-  const lua = await luaWith(['sqlite']);
+  const lua = await luaWith(['sqlite'], path.dirname(file));
   try {
     await lua.run(`local d = sqlite.open(${JSON.stringify(file)}) d:exec("CREATE TABLE t (x)") d:run("INSERT INTO t VALUES (1)")`);
     assert.equal(fs.existsSync(file + '-wal'), true);
@@ -477,7 +478,7 @@ app:get("/notes", function(req)
   return { json = db:query("SELECT id, title FROM notes ORDER BY id") }
 end)
 return app`;
-  const service = await serveLua(app, ['sqlite']);
+  const service = await serveLua(app, ['sqlite'], { dir: path.dirname(file) });
   try {
     const post = (title: string, body?: string) => fetch(`${service.url}/notes`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title, body }),
@@ -509,7 +510,7 @@ test('the README example runs as written', async () => {
   const example = /## Example[\s\S]*?```lua\n([\s\S]*?)```/.exec(readme)![1];
   const file = path.join(tempDir('redox-sqlite-'), 'notes.db');
   assert.ok(example.includes('sqlite.open("notes.db")'));
-  const service = await serveLua(example.replace('"notes.db"', JSON.stringify(file)), ['sqlite']);
+  const service = await serveLua(example, ['sqlite'], { dir: path.dirname(file) });
   try {
     const post = (body: unknown) => fetch(`${service.url}/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const created = await post({ title: 'hello', tags: ['a', 'b'] });

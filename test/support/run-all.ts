@@ -3,6 +3,7 @@
 // output of deleted tests). Cross-platform, unlike a shell glob.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -17,5 +18,13 @@ const walk = (dir: string) => {
 };
 for (const top of ['features', 'test']) walk(path.join(out, top));
 files.sort();
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
-process.exitCode = result.status ?? 1;
+// One cache of built binaries for the whole run (test/support/binaries.ts), deleted at the end.
+const binaries = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-test-binaries-'));
+try {
+  const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...process.argv.slice(2), ...files], {
+    stdio: 'inherit', env: { ...process.env, REDOX_TEST_BINARIES: binaries },
+  });
+  process.exitCode = result.status ?? 1;
+} finally {
+  fs.rmSync(binaries, { recursive: true, force: true });
+}

@@ -1,0 +1,115 @@
+// Real binaries built once per test run and shared by every test (and test file) that needs the
+// same one: a cache keyed by the build's inputs (the CLI arguments, the project files, the
+// sources and packages that go into a binary, the Node that runs the build). `npm test` gives
+// the whole run one cache folder (REDOX_TEST_BINARIES, deleted at the end); a test file run
+// alone gets a private one, deleted when it exits. Concurrent test files take a lock per entry:
+// one builds, the others wait for its result.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, spawnRedox } from './harness';
+
+export interface BuildSpec {
+  /** `redox build` arguments, without --out (the cache chooses it). */
+  args: string[];
+  /** Files of the project folder the build runs in (relative path -> content). */
+  files?: Record<string, string>;
+}
+
+export interface BuiltFixture {
+  /** The project folder the build ran in (read-only: copy what you change). */
+  project: string;
+  /** The output folder: the binaries, their manifests and metafiles, the reports. */
+  out: string;
+}
+
+let privateRoot: string | undefined;
+
+function cacheRoot(): string {
+  const shared = process.env.REDOX_TEST_BINARIES;
+  if (shared) {
+    fs.mkdirSync(shared, { recursive: true });
+    return shared;
+  }
+  if (!privateRoot) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-test-binaries-'));
+    privateRoot = dir;
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return privateRoot;
+}
+
+let sourcesDigest: string | undefined;
+
+/** What every binary is made of: core, CLI and feature sources, catalogue, locked packages, Node. */
+function inputsDigest(): string {
+  if (sourcesDigest) return sourcesDigest;
+  const hash = crypto.createHash('sha256').update(`${process.execPath}\0${process.version}\0${process.arch}\0`);
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(ts|json|lua)$/.test(e.name) && !e.name.endsWith('.test.ts')) hash.update(path.relative(ROOT, p)).update('\0').update(fs.readFileSync(p)).update('\0');
+    }
+  };
+  for (const dir of ['cli', 'core', 'features', 'distros']) walk(path.join(ROOT, dir));
+  for (const file of ['features.json', 'package.json', 'package-lock.json']) hash.update(fs.readFileSync(path.join(ROOT, file)));
+  sourcesDigest = hash.digest('hex');
+  return sourcesDigest;
+}
+
+export function fixtureKey(spec: BuildSpec): string {
+  return crypto.createHash('sha256').update(inputsDigest()).update(JSON.stringify([spec.args, Object.entries(spec.files ?? {}).sort()])).digest('hex').slice(0, 24);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The binaries `redox build <args>` makes in a project with `files`, built at most once per run. */
+export async function builtFixture(spec: BuildSpec): Promise<BuiltFixture> {
+  const entry = path.join(cacheRoot(), fixtureKey(spec));
+  const lock = entry + '.lock';
+  const result = { project: path.join(entry, 'project'), out: path.join(entry, 'out') };
+  for (;;) {
+    if (fs.existsSync(path.join(entry, 'done'))) return result;
+    try {
+      fs.mkdirSync(lock);
+    } catch {
+      // Someone else builds it; take over only if that process is gone.
+      let owner = 0;
+      try {
+        owner = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8')) || 0;
+      } catch {
+        // not written yet, or already released
+      }
+      if (owner && !alive(owner)) fs.rmSync(lock, { recursive: true, force: true });
+      await pause(200);
+      continue;
+    }
+    try {
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      fs.rmSync(entry, { recursive: true, force: true });
+      for (const [name, text] of Object.entries(spec.files ?? {})) {
+        fs.mkdirSync(path.dirname(path.join(result.project, name)), { recursive: true });
+        fs.writeFileSync(path.join(result.project, name), text);
+      }
+      fs.mkdirSync(result.project, { recursive: true });
+      const p = spawnRedox(['build', ...spec.args, '--out', result.out], { cwd: result.project, env: { NO_COLOR: '1' } });
+      const code = await p.exited;
+      if (code !== 0) throw new Error(`redox build ${spec.args.join(' ')} failed (${code}):\n${p.stderr()}\n${p.stdout()}`);
+      fs.writeFileSync(path.join(entry, 'done'), '');
+      return result;
+    } finally {
+      fs.rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
