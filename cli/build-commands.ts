@@ -90,7 +90,7 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
       const cwd = process.cwd();
       const result = await build(projectRoot(), {
         cwd, features: opts.features ? splitList(opts.features) : undefined, distro: opts.distro, allDistros: opts.allDistros,
-        app: opts.app, out: opts.out, name: opts.name, node: opts.node, nodeVersion: opts.nodeVersion, target: opts.target, strip: opts.strip, with: opts.with, budget: opts.budget, image: imageTag(opts.image),
+        app: opts.app, static: opts.static, out: opts.out, name: opts.name, node: opts.node, nodeVersion: opts.nodeVersion, target: opts.target, strip: opts.strip, with: opts.with, budget: opts.budget, image: imageTag(opts.image),
       }, progressPrinter((t) => process.stderr.write(t), Boolean(process.stderr.isTTY)));
       print(opts.json ? JSON.stringify(result.manifests, null, 2) + '\n' : renderBuildReport(result, cwd));
     });
