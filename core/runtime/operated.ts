@@ -31,25 +31,11 @@ export async function startOperatedService(profile: RuntimeProfile, app: AppSour
   });
   // The admin listener comes up before the app loads, so a slow start reads "starting".
   const admin = settings.admin ? await startAdmin({ ...settings.admin, log: settings.log, routes: ops.admin }) : undefined;
-  try {
+  return operate(ops, admin, async () => {
     const service = await startService(profile, app, { ...settings, observer: ops.observer });
     engine = service.engine;
-    if (admin) admin.phase = 'ready';
-    return {
-      url: service.url,
-      admin,
-      close: async () => {
-        if (admin) admin.phase = 'draining';
-        await service.close();
-        ops.close();
-        await admin?.close();
-      },
-    };
-  } catch (err) {
-    ops.close();
-    await admin?.close();
-    throw err;
-  }
+    return service;
+  });
 }
 
 /** The primary of `serve --workers`: forks the workers; its admin listener answers for all. */
@@ -60,16 +46,26 @@ export async function startOperatedPrimary(profile: RuntimeProfile, spec: Worker
     ...adminAddress, log, routes: ops.admin,
     ready: () => { const n = serving(); return n < count ? `${n} of ${count} workers serving` : undefined; },
   }) : undefined;
-  try {
+  return operate(ops, admin, async () => {
     const supervisor = await startWorkers(spec, count, log, shutdownMs, heartbeatTimeoutMs);
     serving = () => supervisor.serving;
+    return supervisor;
+  });
+}
+
+/** Readiness around what `start` brings up: 'ready' once it serves, 'draining' from close on;
+ *  the hooks and the admin listener close after it, or at once when it fails to start. */
+async function operate(ops: { close(): void }, admin: AdminServer | undefined,
+  start: () => Promise<{ readonly url: string; close(): Promise<void> }>): Promise<Operated> {
+  try {
+    const running = await start();
     if (admin) admin.phase = 'ready';
     return {
-      url: supervisor.url,
+      url: running.url,
       admin,
       close: async () => {
         if (admin) admin.phase = 'draining';
-        await supervisor.close();
+        await running.close();
         ops.close();
         await admin?.close();
       },
