@@ -2,12 +2,25 @@
 // defineFeature({...}). Core installs the features it is given and never names one.
 import type { HostFunction } from './lua/host';
 import type { LuaValue } from './lua/marshal';
+import { parseLimit } from './runtime/limits';
 import type { Logger } from './runtime/log';
 
 export { sync, async, LuaArgumentError } from './lua/host';
 export type { HostFunction } from './lua/host';
 export { LuaFailure, LuaMulti } from './lua/marshal';
 export type { LuaValue } from './lua/marshal';
+export type { Logger } from './runtime/log';
+
+/** Parses a size such as "1048576", "512KiB" or "2MB" into bytes; `source` names the flag or
+ *  variable in the usage error a bad value gets. */
+export function parseSize(text: string, source: string): number {
+  return parseLimit({ kind: 'bytes', flag: source, env: source }, text, source);
+}
+
+/** Parses a duration such as "500ms", "30s" or "30000" (milliseconds) into milliseconds. */
+export function parseDuration(text: string, source: string): number {
+  return parseLimit({ kind: 'ms', flag: source, env: source }, text, source);
+}
 
 /** What a feature gets when it is installed into one Lua VM. */
 export interface FeatureContext {
