@@ -83,6 +83,8 @@ test('catalogue validation names the bad key', () => {
   assert.throws(() => parseDistro({ name: 'd', description: 'x', features: ['zz'] }, 'distros/d.json', features), /names "zz", which is not in features\.json/);
   assert.throws(() => parseDistro({ name: 'other', description: 'x', features: [] }, 'distros/d.json', features), /must match/);
   assert.throws(() => parseDistro({ name: 'd', description: 'x', features: [], budget: 'huge' }, 'distros/d.json', features), /budget/);
+  assert.deepEqual(parseDistro({ name: 'd', description: 'x', features: '*' }, 'distros/d.json', features).features, [...features.keys()].sort());
+  assert.throws(() => parseDistro({ name: 'd', description: 'x', features: 'all' }, 'distros/d.json', features), /array of feature names or "*"/);
 });
 
 test('resolution adds requirements, deduplicates, sorts, and accepts distro-NAME', () => {
