@@ -84,8 +84,6 @@ function toRequest(args: unknown[], defaults: Defaults): OutboundRequest {
 }
 
 export default defineFeature({
-  name: 'requests',
-  description: 'Outbound HTTP client (undici) with pooling, timeouts and size caps',
   install(ctx) {
     const defaults = defaultsFromEnv(ctx.env);
     const client = new Client(policyFromEnv(ctx.env));
