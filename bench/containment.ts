@@ -1,7 +1,7 @@
 // `npm run bench` (containment part; alone: `node build/bench/containment.js [--quick]`):
 //   1. what containment costs, side by side in one run: the same app with budgets and watchdog
 //      off, with the budget hook only (--watchdog-grace 0), and with both (the defaults);
-//   2. each runaway case of issue 10 against a server with the default 1 s CPU budget: when its
+//   2. each runaway case of test/support/runaways.ts against a server with the default 1 s CPU budget: when its
 //      request ends (vs budget + 1 s), how fast a concurrent request is answered, and how long a
 //      forced stop's VM reboot took.
 // Writes bench/containment.json.

@@ -1,4 +1,4 @@
-// Datastore bench (issue 14): req/s of a handler doing one indexed SELECT by primary key, and
+// Datastore bench: req/s of a handler doing one indexed SELECT by primary key, and
 // one Redis GET, through Redox and through plain node:http with the same client library (pg,
 // ioredis), side by side in one run. PostgreSQL and Redis are throwaway servers started here.
 //

@@ -1,4 +1,4 @@
-// The engine's workloads (issue 10): the seed handler against plain node:http with default and
+// The engine's workloads: the seed handler against plain node:http with default and
 // warn logging, the TechEmpower-style types against node:http + better-sqlite3, and the cost of
 // one host call from Lua.
 import fs from 'node:fs';

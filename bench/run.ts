@@ -1,5 +1,5 @@
 // `npm run bench`: Redox against its peers on this machine, in one run. Prints the tables and
-// the targets of issue 6, writes bench/results.json and bench/chart.svg. See bench/README.md.
+// the speed targets (bench/targets.ts) with PASS/MISS, writes bench/results.json and bench/chart.svg. See bench/README.md.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

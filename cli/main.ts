@@ -11,7 +11,7 @@ import { newProgram, runProgram } from './program';
 import { reportError } from './report';
 import { loadCatalogue, Catalogue } from '../core/catalogue/catalogue';
 import { resolveSelection } from '../core/catalogue/resolve';
-import { devProfile } from '../core/catalogue/dev-profile';
+import { catalogueFeatures, devProfile } from '../core/catalogue/dev-profile';
 import { projectRoot } from '../core/catalogue/packages';
 import { appForTarget } from '../core/ts/target';
 import { RedoxError } from '../core/errors';
@@ -43,7 +43,7 @@ const runtimeHost: RuntimeHost = {
     return appForTarget(target);
   },
   setExitCode: (code) => { exitCode = code; },
-  features: Object.values(FEATURES),
+  features: catalogueFeatures(catalogue(), FEATURES, [...catalogue().features.keys()]),
   exit: (code) => process.stdout.write('', () => process.exit(code)),
 };
 addRuntimeCommands(program, runtimeHost);

@@ -1,7 +1,6 @@
 // Shared commander setup: usage errors exit 2 with a clear message, and only the entry point
 // turns results into process exit codes.
 import { Command, CommanderError } from 'commander';
-import { RedoxError } from '../core/errors';
 import { reportError } from './report';
 
 export function newProgram(name: string, description: string, version: string): Command {
@@ -28,5 +27,3 @@ export async function runProgram(program: Command, argv: string[], exitCode: () 
     return reportError(err);
   }
 }
-
-export { RedoxError };

@@ -14,7 +14,8 @@ import { StaticSource } from '../core/runtime/http/static-files';
 import { parseWorkers, reportListening, startHeartbeat, WorkerSpec, workerSpec } from '../core/runtime/workers';
 
 export interface RuntimeHost {
-  /** The runtime for these flags. A binary ignores nothing: it rejects --features it lacks. */
+  /** The runtime for these flags. A binary's features are fixed at build: it offers no
+   *  --features/--distro (see `selectable`) and ignores the flags argument. */
   profile(flags: { features?: string[]; distro?: string }): RuntimeProfile;
   /** Whether --features/--distro are offered (development CLI) or fixed (binary). */
   selectable: boolean;

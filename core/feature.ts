@@ -2,12 +2,25 @@
 // defineFeature({...}). Core installs the features it is given and never names one.
 import type { HostFunction } from './lua/host';
 import type { LuaValue } from './lua/marshal';
+import { parseLimit } from './runtime/limits';
 import type { Logger } from './runtime/log';
 
 export { sync, async, LuaArgumentError } from './lua/host';
 export type { HostFunction } from './lua/host';
 export { LuaFailure, LuaMulti } from './lua/marshal';
 export type { LuaValue } from './lua/marshal';
+export type { Logger } from './runtime/log';
+
+/** Parses a size such as "1048576", "512KiB" or "2MB" into bytes; `source` names the flag or
+ *  variable in the usage error a bad value gets. */
+export function parseSize(text: string, source: string): number {
+  return parseLimit({ kind: 'bytes', flag: source, env: source }, text, source);
+}
+
+/** Parses a duration such as "500ms", "30s" or "30000" (milliseconds) into milliseconds. */
+export function parseDuration(text: string, source: string): number {
+  return parseLimit({ kind: 'ms', flag: source, env: source }, text, source);
+}
 
 /** What a feature gets when it is installed into one Lua VM. */
 export interface FeatureContext {
@@ -54,13 +67,9 @@ export interface FeatureModule {
   cleanup?(): void | Promise<void>;
 }
 
-export interface FeatureDefinition {
-  /** The name Lua uses: require("<name>") and the global <name>. Must equal the folder name. */
-  name: string;
-  /** One line, shown by `redox features`. Must equal the features.json entry. */
-  description: string;
-  /** Features that must be installed too. Must equal features.json "requires". */
-  requires?: string[];
+/** What a feature's index.ts default-exports (through defineFeature): its behaviour. Its name
+ *  (the folder), description and requires are its features.json entry; core adds them. */
+export interface FeatureSpec {
   /** Run-time options, by the name install() reads them with ctx.setting(name). */
   settings?: Record<string, FeatureSetting>;
   /** Called once per Lua VM; returns that VM's module. */
@@ -117,15 +126,33 @@ export interface FeatureOperations {
   close?(): void;
 }
 
+/** A feature as core installs it: the folder's spec with its catalogue entry's facts. */
+export interface FeatureDefinition extends FeatureSpec {
+  /** The name Lua uses: require("<name>") and the global <name>. The folder name. */
+  name: string;
+  /** One line, shown by `redox features`. */
+  description: string;
+  /** Features that must be installed too. */
+  requires: string[];
+}
+
 const NAME = /^[a-z][a-z0-9_]*$/;
 
-export function defineFeature(def: FeatureDefinition): FeatureDefinition {
-  if (!NAME.test(def.name)) {
-    throw new TypeError(`feature name "${def.name}" must be lower-case letters, digits and _ (a Lua identifier)`);
+export function defineFeature(spec: FeatureSpec): FeatureSpec {
+  if (typeof spec.install !== 'function') throw new TypeError('defineFeature needs an install function');
+  return Object.freeze({ ...spec });
+}
+
+/** Joins a folder's spec with its catalogue entry (features.json, or feature.json beside a
+ *  local feature): the registry, the dev profile and the generated binary entry all call this. */
+export function namedFeature(name: string, facts: { description: string; requires?: string[] }, spec: FeatureSpec): FeatureDefinition {
+  if (!NAME.test(name)) {
+    throw new TypeError(`feature name "${name}" must be lower-case letters, digits and _ (a Lua identifier)`);
   }
-  if (typeof def.install !== 'function') throw new TypeError(`feature "${def.name}" has no install function`);
-  for (const s of Object.values(def.settings ?? {})) {
-    if (!s.flag.startsWith(`--${def.name.replace(/_/g, '-')}-`)) throw new TypeError(`feature "${def.name}": setting flag ${s.flag} must start with --${def.name.replace(/_/g, '-')}-`);
+  if (!spec || typeof spec.install !== 'function') throw new TypeError(`feature "${name}" has no install function (export default defineFeature({ install }))`);
+  const prefix = `--${name.replace(/_/g, '-')}-`;
+  for (const s of Object.values(spec.settings ?? {})) {
+    if (!s.flag.startsWith(prefix)) throw new TypeError(`feature "${name}": setting flag ${s.flag} must start with ${prefix}`);
   }
-  return Object.freeze({ ...def, requires: def.requires ?? [] });
+  return Object.freeze({ ...spec, name, description: facts.description, requires: facts.requires ?? [] });
 }

@@ -93,8 +93,6 @@ const GEO = {
 import { defineFeature, sync } from 'redox/feature';
 const rad = (d: number) => (d * Math.PI) / 180;
 export default defineFeature({
-  name: 'geo',
-  description: 'Great-circle distances in km',
   install: () => ({
     functions: {
       distance_km: sync((lat1: number, lon1: number, lat2: number, lon2: number) => {
@@ -421,9 +419,9 @@ test('--with: a local feature joins the selection and is validated like a built-
   const dir = write(scratch(), { ...GEO, 'bad/index.ts': GEO['geo/index.ts'], 'clash/uuid/index.ts': GEO['geo/index.ts'] });
   const plan = await planBuild(ROOT, { cwd: dir, features: ['uuid'], with: ['./geo'] }, dir);
   assert.deepEqual(plan.targets.map((t) => [t.name, t.distro, t.features]), [['redox-custom', null, ['geo', 'uuid']]]);
-  const misnamed = await redox(['build', '--with', './bad'], dir);
-  assert.equal(misnamed.code, 2);
-  assert.match(misnamed.stderr, /defineFeature name is "geo" but the folder is bad\//);
+  const unlisted = await redox(['build', '--with', './bad'], dir);
+  assert.equal(unlisted.code, 2);
+  assert.match(unlisted.stderr, /--with \S*\/bad: the folder has no feature\.json/);
   const clash = await redox(['build', '--with', './clash/uuid'], dir);
   assert.match(clash.stderr, /"uuid" is a built-in feature/);
   fs.writeFileSync(path.join(dir, 'geo', 'feature.json'), JSON.stringify({ description: 'Great-circle distances in km', requires: ['nope'], packages: [], assets: {} }));

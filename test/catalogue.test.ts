@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadCatalogue, parseFeatures, parseDistro } from '../core/catalogue/catalogue';
 import { resolveSelection, suggest } from '../core/catalogue/resolve';
 import { renderFeatureIndex } from '../core/catalogue/feature-index';
+import { catalogueFeatures } from '../core/catalogue/dev-profile';
 import { ERRORS } from '../core/errors';
 import { FEATURES } from '../features/index';
 import { ROOT } from './support/harness';
@@ -26,13 +27,14 @@ test('every feature folder follows the contract: index, README, declarations, te
   }
 });
 
-test('each feature definition agrees with its catalogue entry', () => {
+test('each catalogue entry has a folder spec, and installs under its entry\'s name, description and requires', () => {
+  const named = catalogueFeatures(catalogue, FEATURES, [...catalogue.features.keys()]);
   for (const [name, entry] of catalogue.features) {
-    const def = FEATURES[name];
-    assert.ok(def, `features/index.ts lacks ${name}`);
-    assert.equal(def.name, name);
-    assert.equal(def.description, entry.description, `${name}: description differs from features.json`);
-    assert.deepEqual([...(def.requires ?? [])].sort(), [...entry.requires].sort(), `${name}: requires differs from features.json`);
+    const def = named.find((d) => d.name === name);
+    assert.ok(def && FEATURES[name], `features/index.ts lacks ${name}`);
+    assert.equal(def.description, entry.description);
+    assert.deepEqual(def.requires, entry.requires);
+    assert.ok(!('description' in FEATURES[name]) && !('name' in FEATURES[name]), `features/${name}/index.ts repeats catalogue facts; features.json holds them`);
     for (const pkg of entry.packages) {
       assert.doesNotThrow(() => require.resolve(`${pkg}/package.json`), `${name}: package ${pkg} is not installed`);
     }
@@ -83,6 +85,8 @@ test('catalogue validation names the bad key', () => {
   assert.throws(() => parseDistro({ name: 'd', description: 'x', features: ['zz'] }, 'distros/d.json', features), /names "zz", which is not in features\.json/);
   assert.throws(() => parseDistro({ name: 'other', description: 'x', features: [] }, 'distros/d.json', features), /must match/);
   assert.throws(() => parseDistro({ name: 'd', description: 'x', features: [], budget: 'huge' }, 'distros/d.json', features), /budget/);
+  assert.deepEqual(parseDistro({ name: 'd', description: 'x', features: '*' }, 'distros/d.json', features).features, [...features.keys()].sort());
+  assert.throws(() => parseDistro({ name: 'd', description: 'x', features: 'all' }, 'distros/d.json', features), /array of feature names or "*"/);
 });
 
 test('resolution adds requirements, deduplicates, sorts, and accepts distro-NAME', () => {

@@ -30,8 +30,8 @@ function luaFiles(root: string): string[] {
  *  in the TypeScript compiler). */
 function compileTypeScript(file: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { compileAppForBuild } = require('../ts/compile') as typeof import('../ts/compile');
-  return compileAppForBuild(file);
+  const { compileApp } = require('../ts/compile') as typeof import('../ts/compile');
+  return compileApp(file).lua;
 }
 
 export function collectApp(target: string, cwd: string): EmbeddedApp {

@@ -1,10 +1,11 @@
 // A service's own features (`--with ./geo`, redox.json "with"): folders shaped like
-// features/<name>/ with index.ts (or index.js) default-exporting defineFeature({...}) and an
-// optional feature.json holding the catalogue entry. They pass the same checks as built-in ones:
-// the entry through the catalogue parser, the definition against the entry.
+// features/<name>/ with index.ts (or index.js) default-exporting defineFeature({...}) and a
+// feature.json holding its catalogue entry, the shape of a features.json entry. They pass the
+// same checks as built-in ones: the entry through the catalogue parser, the spec through
+// namedFeature (the folder name is the feature name).
 import fs from 'node:fs';
 import path from 'node:path';
-import { FeatureDefinition } from '../feature';
+import { FeatureSpec, namedFeature } from '../feature';
 import { RedoxError } from '../errors';
 import { CatalogueEntry, parseFeatures } from '../catalogue/catalogue';
 import { redoxImports } from './bundle';
@@ -19,13 +20,11 @@ export interface LocalFeature {
 
 function invalid(message: string, hint?: string): RedoxError {
   return new RedoxError('REDOX_FEATURE_INVALID', message,
-    hint ?? 'a local feature folder holds index.ts exporting `export default defineFeature({...})` (import it from "redox/feature") and optionally feature.json');
+    hint ?? 'a local feature folder holds index.ts exporting `export default defineFeature({...})` (import it from "redox/feature") and feature.json ({"description", "requires", "packages", "assets"})');
 }
 
-const same = (a: string[], b: string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
-
 /** Loads the folder's definition by bundling and requiring it, as the binary will. */
-async function loadDefinition(root: string, index: string, workDir: string): Promise<FeatureDefinition> {
+async function loadDefinition(root: string, index: string, workDir: string): Promise<FeatureSpec> {
   const esbuild = await import('esbuild');
   const outfile = path.join(workDir, `local-${path.basename(path.dirname(index))}-${Date.now()}.js`);
   try {
@@ -45,9 +44,9 @@ async function loadDefinition(root: string, index: string, workDir: string): Pro
   } finally {
     fs.rmSync(outfile, { force: true });
   }
-  const def = mod.default as FeatureDefinition | undefined;
-  if (!def || typeof def !== 'object' || typeof def.install !== 'function' || typeof def.name !== 'string') {
-    throw invalid(`${index} has no default export made with defineFeature({ name, description, install })`);
+  const def = mod.default as FeatureSpec | undefined;
+  if (!def || typeof def !== 'object' || typeof def.install !== 'function') {
+    throw invalid(`${index} has no default export made with defineFeature({ install })`);
   }
   return def;
 }
@@ -70,19 +69,20 @@ export async function loadLocalFeatures(root: string, dirs: string[], builtins: 
     if (!index) throw invalid(`--with ${given}: the folder has no index.ts or index.js`);
     if (builtins.has(name)) throw invalid(`--with ${given}: "${name}" is a built-in feature; a local feature cannot replace it`, 'rename the folder (the folder name is the feature name)');
     if (out.some((f) => f.name === name)) throw invalid(`--with lists two folders named "${name}"`);
-    const def = await loadDefinition(root, index, workDir);
-    if (def.name !== name) throw invalid(`${index}: defineFeature name is "${def.name}" but the folder is ${name}/; they must match`);
     const jsonFile = path.join(dir, 'feature.json');
-    const raw = fs.existsSync(jsonFile)
-      ? readEntryFile(jsonFile)
-      : { description: def.description, requires: def.requires ?? [], packages: [], assets: {} };
+    if (!fs.existsSync(jsonFile)) throw invalid(`--with ${given}: the folder has no feature.json (its catalogue entry: description, requires, packages, assets)`);
+    const def = await loadDefinition(root, index, workDir);
+    const raw = readEntryFile(jsonFile);
     // The catalogue parser, with the built-in entries beside it so "requires" can name them.
     const all: Record<string, unknown> = {};
     for (const e of [...builtins.values(), ...out.map((f) => f.entry)]) all[e.name] = { description: e.description, requires: e.requires, packages: e.packages, assets: e.assets };
     all[name] = raw;
     const entry = parseFeatures({ features: all }, path.relative(process.cwd(), jsonFile) || jsonFile).get(name)!;
-    if (def.description !== entry.description) throw invalid(`${index}: the description differs from feature.json ("${def.description}" vs "${entry.description}")`);
-    if (!same(def.requires ?? [], entry.requires)) throw invalid(`${index}: requires [${def.requires ?? []}] differs from feature.json [${entry.requires}]`);
+    try {
+      namedFeature(name, entry, def);
+    } catch (err) {
+      throw invalid(`${index}: ${(err as Error).message}`);
+    }
     out.push({ name, dir, index, entry });
   }
   return out;

@@ -44,7 +44,8 @@ function entryFeatures(plan: Plan, target: Target): { entry: EntryFeature[]; roo
   for (const name of target.features) {
     const local = plan.locals.find((l) => l.name === name);
     const file = local ? local.index : path.join(plan.root, 'features', name, 'index.ts');
-    entry.push({ name, specifier: local ? file.split(path.sep).join('/') : `./features/${name}/index` });
+    const facts = local ? local.entry : plan.catalogue.features.get(name)!;
+    entry.push({ name, description: facts.description, requires: facts.requires, specifier: local ? file.split(path.sep).join('/') : `./features/${name}/index` });
     roots[name] = metafilePath(plan.root, file);
   }
   return { entry, roots };

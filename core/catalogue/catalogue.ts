@@ -101,7 +101,9 @@ export function parseDistro(data: unknown, file: string, features: Map<string, C
   if (data.name !== expected) fail(file, `"name" is "${data.name}" but the file is ${expected}.json; they must match`);
   if (typeof data.description !== 'string' || data.description.trim() === '') fail(file, '"description" must say what the distro is for');
   if (data.extends !== undefined && typeof data.extends !== 'string') fail(file, '"extends" must be a distro name');
-  const list = stringList(file, '"features"', data.features);
+  // "*" is every feature in the catalogue, so a new feature joins such a distro without an edit.
+  if (typeof data.features === 'string' && data.features !== '*') fail(file, `"features" must be an array of feature names or "*" (every feature), got "${data.features}"`);
+  const list = data.features === '*' ? [...features.keys()].sort() : stringList(file, '"features"', data.features);
   for (const f of list) if (!features.has(f)) fail(file, `"features" names "${f}", which is not in features.json`);
   let budget: number | undefined;
   if (data.budget !== undefined) {

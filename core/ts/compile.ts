@@ -109,11 +109,6 @@ export function compileApp(file: string, options: CompileOptions = {}): Compiled
   return { lua: renderBundle({ header, modules, main }), files, modules: [...modules, main], program };
 }
 
-/** The Lua source `redox build --app app.ts` embeds. */
-export function compileAppForBuild(file: string): string {
-  return compileApp(file).lua;
-}
-
 /** "app.ts:3:7 - error TS2322: Type 'number' is not assignable to type 'string'." */
 export function formatDiagnostic(d: ts.Diagnostic, cwd: string): string {
   const text = ts.flattenDiagnosticMessageText(d.messageText, '\n  ');

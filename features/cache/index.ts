@@ -18,8 +18,6 @@ const OPTIONS = new Set(['max_bytes', 'max_entries', 'name']);
 const isNumber = (v: LuaValue): v is number | bigint => typeof v === 'number' || typeof v === 'bigint';
 
 export default defineFeature({
-  name: 'cache',
-  description: 'In-process LRU cache kept outside the Lua heap, with TTLs and byte limits',
   install() {
     attach();
     const handles: (CacheStore | undefined)[] = [];

@@ -44,8 +44,6 @@ function decoder(fn: string, code: string, what: string, decode: (text: string) 
 }
 
 export default defineFeature({
-  name: 'crypto',
-  description: "Hashes, HMAC, random bytes, base64/hex and HS256 JWT sign/verify on Node's crypto",
   install: () => ({
     functions: {
       sha256: digestHex('sha256', 'sha256'),

@@ -8,8 +8,6 @@ import { METRICS_LUA } from './metrics.lua';
 import { builtinSeries, clusterExposition, exposition } from './registry';
 
 export default defineFeature({
-  name: 'metrics',
-  description: 'Prometheus metrics (prom-client): request, limit and heap series, app counters, gauges and histograms',
   install: () => ({
     lua: METRICS_LUA,
     functions: {

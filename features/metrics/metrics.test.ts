@@ -5,10 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FileModules } from '../../core/runtime/modules';
-import { resolveLimits } from '../../core/runtime/limits';
-import { Operated, startOperatedService } from '../../core/runtime/operated';
-import { httpGet, LuaHarness, luaWith, memoryLogger, profileFor, ROOT, tempDir } from '../../test/support/harness';
+import { httpGet, LuaHarness, luaWith, ROOT, serveOperatedLua, tempDir } from '../../test/support/harness';
 
 /** The value of one series in an exposition, or undefined. */
 export function sample(text: string, series: string): number | undefined {
@@ -97,14 +94,12 @@ describe('metrics Lua API', () => {
 });
 
 describe('metrics over HTTP', () => {
-  let svc: Operated;
+  let svc: Awaited<ReturnType<typeof serveOperatedLua>>;
   let dir: string;
   before(async () => {
     dir = tempDir();
     const code = fs.readFileSync(path.join(ROOT, 'features', 'metrics', 'fixtures', 'app.lua'));
-    svc = await startOperatedService(profileFor(['metrics']), { modules: new FileModules(dir), main: { source: code, chunkName: 'app.lua' } }, {
-      host: '127.0.0.1', port: 0, limits: resolveLimits({ cpuBudgetMs: '50ms' }), log: memoryLogger(), admin: { host: '127.0.0.1', port: 0 },
-    });
+    svc = await serveOperatedLua(code, ['metrics'], dir, { cpuBudgetMs: '50ms' });
   });
   after(async () => {
     await svc.close();

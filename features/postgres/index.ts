@@ -48,8 +48,6 @@ async function execute(runner: Pool | PoolClient, sql: string, args: LuaValue[],
 }
 
 export default defineFeature({
-  name: 'postgres',
-  description: 'PostgreSQL client (node-postgres) with a connection pool, parameters only',
   install(ctx) {
     const pools = new Pools(ctx.log);
 

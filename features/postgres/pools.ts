@@ -1,7 +1,7 @@
 // The pools and open transactions of one Lua VM. Lua holds integer ids; a pool id is shared by
 // every connect() with the same settings, a transaction id names one checked-out client.
 import { Pool, PoolClient } from 'pg';
-import type { Logger } from '../../core/runtime/log';
+import type { Logger } from '../../core/feature';
 import type { Settings } from './options';
 import { typeParsers } from './types';
 

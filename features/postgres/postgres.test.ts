@@ -8,7 +8,6 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { luaWith, serveLua, LuaHarness, ROOT } from '../../test/support/harness';
 import { freePort, startPostgres, PostgresServer } from '../../test/support/servers';
-import feature from './index';
 
 let server: PostgresServer;
 /** A direct connection for setup and for watching the server (pg_stat_activity). */
@@ -63,12 +62,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-test('description equals the features.json entry', () => {
-  const catalogue = JSON.parse(fs.readFileSync(path.join(ROOT, 'features.json'), 'utf8'));
-  assert.equal(feature.description, catalogue.features.postgres.description);
-  assert.equal(feature.name, 'postgres');
-});
 
 test('query, get and run with $n parameters; RETURNING rows; run counts changes', async () => {
   const lua = await withDb();

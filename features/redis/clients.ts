@@ -1,7 +1,7 @@
 // The Redis clients of one Lua VM. Lua holds integer ids; connect() with the same settings
 // shares one client (one connection: Redis pipelines commands on it).
 import Redis from 'ioredis';
-import type { Logger } from '../../core/runtime/log';
+import type { Logger } from '../../core/feature';
 import type { Settings } from './options';
 
 export interface ClientHandle {

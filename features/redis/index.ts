@@ -67,8 +67,6 @@ function reply(value: unknown): LuaValue {
 }
 
 export default defineFeature({
-  name: 'redis',
-  description: 'Redis client (ioredis) with reconnects, command timeouts and pipelines',
   install(ctx) {
     const clients = new Clients(ctx.log);
     return {

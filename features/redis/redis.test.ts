@@ -8,7 +8,6 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { luaWith, serveLua, LuaHarness, ROOT } from '../../test/support/harness';
 import { freePort, startRedis, RedisServer } from '../../test/support/servers';
-import feature from './index';
 
 let server: RedisServer;
 /** A direct client for setup and for watching the server. */
@@ -46,12 +45,6 @@ async function redoxClients(): Promise<number> {
   const list = (await admin.client('LIST')) as string;
   return list.split('\n').filter((l) => / name=redox /.test(l)).length;
 }
-
-test('description equals the features.json entry', () => {
-  const catalogue = JSON.parse(fs.readFileSync(path.join(ROOT, 'features.json'), 'utf8'));
-  assert.equal(feature.description, catalogue.features.redis.description);
-  assert.equal(feature.name, 'redis');
-});
 
 test('strings, counters, hashes, lists and sets map to Lua values', async () => {
   const lua = await withRedis();

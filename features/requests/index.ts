@@ -1,8 +1,7 @@
 // requests: outbound HTTP from Lua on undici. Calls read as blocking in Lua, but each one only
 // suspends its own request coroutine, so hundreds can wait on upstreams at once. Connections
 // are pooled per VM and closed with it.
-import { async, defineFeature, FeatureContext, LuaArgumentError } from '../../core/feature';
-import { parseLimit } from '../../core/runtime/limits';
+import { async, defineFeature, FeatureContext, LuaArgumentError, parseDuration, parseSize } from '../../core/feature';
 import { ACCEPT_ENCODING, Client, OutboundRequest } from './client';
 import { policyFromEnv } from './policy';
 import { REQUESTS_LUA } from './requests.lua';
@@ -16,7 +15,7 @@ function defaultsFromEnv(env: FeatureContext['env']): Defaults {
   const read = (name: string, kind: 'ms' | 'bytes', fallback: number, min: number): number => {
     const text = env(name);
     if (text === undefined || text.trim() === '') return fallback;
-    const value = parseLimit({ kind, flag: name, env: name }, text, name);
+    const value = kind === 'ms' ? parseDuration(text, name) : parseSize(text, name);
     if (value < min) throw new Error(`${name} must be at least ${min}${kind === 'ms' ? ' ms' : ' bytes'}, got "${text}"`);
     return value;
   };
@@ -85,8 +84,6 @@ function toRequest(args: unknown[], defaults: Defaults): OutboundRequest {
 }
 
 export default defineFeature({
-  name: 'requests',
-  description: 'Outbound HTTP client (undici) with pooling, timeouts and size caps',
   install(ctx) {
     const defaults = defaultsFromEnv(ctx.env);
     const client = new Client(policyFromEnv(ctx.env));

@@ -44,8 +44,6 @@ function run(stmt: Statement, args: LuaValue[], op: string): LuaValue {
 type Exec = (stmt: Statement, args: LuaValue[], op: string) => LuaValue;
 
 export default defineFeature({
-  name: 'sqlite',
-  description: 'SQLite databases on real files (better-sqlite3), WAL mode, parameters only',
   settings: {
     any_path: {
       flag: '--sqlite-any-path', env: 'REDOX_SQLITE_ANY_PATH', boolean: true,

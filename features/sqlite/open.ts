@@ -2,8 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { LuaArgumentError, LuaFailure, LuaValue } from '../../core/feature';
-import type { Logger } from '../../core/runtime/log';
+import { Logger, LuaArgumentError, LuaFailure, LuaValue } from '../../core/feature';
 import { failure } from './errors';
 
 export interface OpenOptions {

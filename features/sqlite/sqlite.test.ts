@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { luaWith, serveLua, tempDir, LuaHarness, ROOT } from '../../test/support/harness';
-import feature from './index';
 
 /** A VM with a fresh file database opened as the global `db`. */
 async function withDb(file = path.join(tempDir('redox-sqlite-'), 'app.db')): Promise<LuaHarness & { file: string }> {
@@ -19,12 +18,6 @@ const USERS = `db:exec([[
   CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT, age INTEGER, score REAL, avatar BLOB);
   CREATE TABLE log (id INTEGER PRIMARY KEY, msg TEXT)
 ]])`;
-
-test('description equals the features.json entry', () => {
-  const catalogue = JSON.parse(fs.readFileSync(path.join(ROOT, 'features.json'), 'utf8'));
-  assert.equal(feature.description, catalogue.features.sqlite.description);
-  assert.equal(feature.name, 'sqlite');
-});
 
 test('create, insert, query, get and run on a file database', async () => {
   const lua = await withDb();

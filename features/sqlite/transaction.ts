@@ -1,8 +1,7 @@
 // The host half of db:transaction: BEGIN/COMMIT/ROLLBACK at depth 1, savepoints below it. The
 // Lua half (sqlite.lua.ts) runs fn where it cannot yield, so a transaction is always opened and
 // closed within one uninterrupted stretch of Lua and no other request sees it half done.
-import { LuaArgumentError, sync } from '../../core/feature';
-import type { HostFunction } from '../../core/lua/host';
+import { HostFunction, LuaArgumentError, sync } from '../../core/feature';
 import { failure } from './errors';
 import { DbHandle, Handles } from './handles';
 

@@ -4,8 +4,6 @@ import { v4, v7, validate, version } from 'uuid';
 import { defineFeature, sync } from '../../core/feature';
 
 export default defineFeature({
-  name: 'uuid',
-  description: 'UUID v4 and time-ordered v7 generation and validation',
   install: () => ({
     functions: {
       v4: sync(() => v4()),

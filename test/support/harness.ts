@@ -15,6 +15,7 @@ import { FileModules } from '../../core/runtime/modules';
 import { createLogger, Logger } from '../../core/runtime/log';
 import { resolveLimits } from '../../core/runtime/limits';
 import { HttpSettings } from '../../core/runtime/http/settings';
+import { Operated, startOperatedService } from '../../core/runtime/operated';
 import { FEATURES } from '../../features/index';
 
 export const ROOT = projectRoot();
@@ -67,6 +68,14 @@ export async function serveLua(code: string, features: string[] = [],
     main: { source: Buffer.from(code), chunkName: 'app.lua' },
   }, { host: '127.0.0.1', port: 0, limits: resolveLimits(options.limits ?? {}), log, dev: options.dev, ...options.http });
   return Object.assign(service, { log });
+}
+
+/** Serves Lua source in-process with the operations hooks and an admin listener, both on free
+ *  ports. Modules are looked up in `dir`. */
+export function serveOperatedLua(code: Buffer, features: string[], dir: string, limits: Record<string, string> = {}): Promise<Operated> {
+  return startOperatedService(profileFor(features), { modules: new FileModules(dir), main: { source: code, chunkName: 'app.lua' } }, {
+    host: '127.0.0.1', port: 0, limits: resolveLimits(limits), log: memoryLogger(), admin: { host: '127.0.0.1', port: 0 },
+  });
 }
 
 export interface Spawned {
