@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Client } from 'pg';
-import { luaWith, serveLua, LuaHarness, ROOT } from '../../test/support/harness';
+import { httpGet, luaWith, serveLua, LuaHarness, ROOT } from '../../test/support/harness';
 import { freePort, startPostgres, PostgresServer } from '../../test/support/servers';
 
 let server: PostgresServer;
@@ -43,16 +43,6 @@ async function withDb(options = ''): Promise<LuaHarness> {
 async function backends(app: string): Promise<number> {
   const r = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [app]);
   return r.rows[0].n;
-}
-
-function get(url: string, agent: http.Agent): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, { agent }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
-  });
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -330,9 +320,9 @@ return app`;
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   try {
     const N = 500;
-    const all = Promise.all(Array.from({ length: N }, (_, i) => get(`${service.url}/q/${i}`, agent)));
+    const all = Promise.all(Array.from({ length: N }, (_, i) => httpGet(`${service.url}/q/${i}`, agent)));
     // Every request is inside its handler, suspended on the database, at the same time.
-    await until('500 waiting requests', async () => JSON.parse((await get(`${service.url}/waiting`, agent)).body).waiting === N);
+    await until('500 waiting requests', async () => JSON.parse((await httpGet(`${service.url}/waiting`, agent)).body).waiting === N);
     assert.equal(await backends('redox-conc'), 10, 'the pool opened exactly max connections');
     let peak = 0;
     let sampling = false; // one query at a time on the admin connection
@@ -347,7 +337,7 @@ return app`;
     assert.deepEqual(results.map((r) => r.status), Array(N).fill(200));
     assert.deepEqual(results.map((r) => JSON.parse(r.body).n), Array.from({ length: N }, (_, i) => i));
     assert.ok(peak <= 10, `at most max connections, saw ${peak}`);
-    assert.equal(JSON.parse((await get(`${service.url}/waiting`, agent)).body).waiting, 0);
+    assert.equal(JSON.parse((await httpGet(`${service.url}/waiting`, agent)).body).waiting, 0);
   } finally {
     await admin.query('SELECT pg_advisory_unlock_all()');
     agent.destroy();
