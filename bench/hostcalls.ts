@@ -4,13 +4,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadCatalogue } from '../core/catalogue/catalogue';
-import { devProfile } from '../core/catalogue/dev-profile';
-import { projectRoot } from '../core/catalogue/packages';
+import { loadCatalogue } from '../core/tooling/catalogue/catalogue';
+import { devProfile } from '../core/tooling/dev/profile';
+import { projectRoot } from '../core/tooling/catalogue/packages';
 import { createEngine } from '../core/runtime/launch';
 import { FileModules } from '../core/runtime/modules';
 import { createLogger } from '../core/runtime/log';
-import { FEATURES } from '../features/index';
 
 export interface CallCost {
   name: string;
@@ -45,7 +44,7 @@ function cpuMs(): number {
 
 export async function measureHostCalls(iterations = 20_000): Promise<CallCost[]> {
   const root = projectRoot();
-  const profile = devProfile(loadCatalogue(root), FEATURES, { distro: null, features: ['sqlite', 'uuid'] }, 'bench');
+  const profile = devProfile(loadCatalogue(root), { distro: null, features: ['sqlite', 'uuid'] }, 'bench');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-calls-'));
   const log = createLogger({ level: 'warn', write: () => undefined });
   const engine = await createEngine(profile, { modules: new FileModules(dir), main: { source: Buffer.from(''), chunkName: 'main.lua' } }, { log });

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from '../core/build/pipeline';
-import { projectRoot } from '../core/catalogue/packages';
+import { build } from '../core/tooling/build/pipeline';
+import { projectRoot } from '../core/tooling/catalogue/packages';
 import { measureColdStarts } from './coldstart';
 import { Contender, fmt, measureGroup, round } from './measure';
 

@@ -1,14 +1,14 @@
-// `redox build` and `redox matrix`: parse flags, run the pipeline in core/build, print progress
+// `redox build` and `redox matrix`: parse flags, run the pipeline in core/tooling/build, print progress
 // (stderr) and the size report or the manifests (stdout). Development CLI only: never bundled.
 import path from 'node:path';
 import { Command } from 'commander';
-import { Catalogue } from '../core/catalogue/catalogue';
-import { projectRoot } from '../core/catalogue/packages';
+import { Catalogue } from '../core/tooling/catalogue/catalogue';
+import { projectRoot } from '../core/tooling/catalogue/packages';
 import { splitList } from './split-list';
-import { build, BuildEvent, BuildResult } from '../core/build/pipeline';
-import { formatBytes } from '../core/build/sizes';
-import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../core/build/node-versions';
-import { parseTarget, TARGET_NAMES } from '../core/build/targets';
+import { build, BuildEvent, BuildResult } from '../core/tooling/build/pipeline';
+import { formatBytes } from '../core/tooling/build/sizes';
+import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../core/tooling/build/node-versions';
+import { parseTarget, TARGET_NAMES } from '../core/tooling/build/targets';
 import { RedoxError } from '../core/errors';
 
 interface BuildFlags {

@@ -1,6 +1,6 @@
 // `redox features` and `redox distros`: what exists, for people (a table) and machines (--json).
 import { Command } from 'commander';
-import { Catalogue, distroFeatures } from '../core/catalogue/catalogue';
+import { Catalogue, distroFeatures } from '../core/tooling/catalogue/catalogue';
 
 export function addCatalogueCommands(program: Command, catalogue: () => Catalogue, print: (text: string) => void): void {
   program.command('features')

@@ -1,11 +1,11 @@
-// `redox deploy kubernetes`: prints (or writes with --out) the manifests from core/deploy.
+// `redox deploy kubernetes`: prints (or writes with --out) the manifests from core/tooling/deploy.
 // Development CLI only.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { RedoxError } from '../core/errors';
-import { kubernetesObjects, planKubernetes } from '../core/deploy/kubernetes';
+import { kubernetesObjects, planKubernetes } from '../core/tooling/deploy/kubernetes';
 
 export function addDeployCommands(program: Command, print: (text: string) => void): void {
   const deploy = program.command('deploy').description('generate what an orchestrator needs to run a built binary');

@@ -9,14 +9,13 @@ import { addVersionCommand } from './version-command';
 import { addTestCommands } from './test-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
-import { loadCatalogue, Catalogue } from '../core/catalogue/catalogue';
-import { resolveSelection } from '../core/catalogue/resolve';
-import { catalogueFeatures, devProfile } from '../core/catalogue/dev-profile';
-import { projectRoot } from '../core/catalogue/packages';
-import { appForTarget } from '../core/ts/target';
+import { loadCatalogue, Catalogue } from '../core/tooling/catalogue/catalogue';
+import { resolveSelection } from '../core/tooling/catalogue/resolve';
+import { catalogueFeatures, devProfile } from '../core/tooling/dev/profile';
+import { projectRoot } from '../core/tooling/catalogue/packages';
+import { appForTarget } from '../core/tooling/dev/target';
 import { RedoxError } from '../core/errors';
-import { loadProject } from '../core/build/project';
-import { FEATURES } from '../features/index';
+import { loadProject } from '../core/tooling/project';
 import pkg from '../package.json';
 
 let cached: Catalogue | undefined;
@@ -35,7 +34,7 @@ const runtimeHost: RuntimeHost = {
     const selection = wanted
       ? resolveSelection(c, { features: wanted.features, distro: wanted.distro })
       : { distro: 'full', features: [...c.features.keys()].sort() };
-    return devProfile(c, FEATURES, selection, pkg.version);
+    return devProfile(c, selection, pkg.version);
   },
   app: (target) => {
     target ??= loadProject(process.cwd())?.app;
@@ -43,7 +42,7 @@ const runtimeHost: RuntimeHost = {
     return appForTarget(target);
   },
   setExitCode: (code) => { exitCode = code; },
-  features: catalogueFeatures(catalogue(), FEATURES, [...catalogue().features.keys()]),
+  features: catalogueFeatures(catalogue(), [...catalogue().features.keys()]),
   exit: (code) => process.stdout.write('', () => process.exit(code)),
 };
 addRuntimeCommands(program, runtimeHost);

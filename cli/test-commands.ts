@@ -4,12 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { RedoxError } from '../core/errors';
-import { loadProject } from '../core/build/project';
+import { loadProject } from '../core/tooling/project';
 import { createLogger } from '../core/runtime/log';
 import { AppSource } from '../core/runtime/app-source';
-import { discoverTests } from '../core/testing/discover';
-import { createReporter, ReporterName, REPORTERS, specReporter, teeReporter } from '../core/testing/reporters';
-import { runTests } from '../core/testing/run-tests';
+import { discoverTests } from '../core/tooling/testing/discover';
+import { createReporter, ReporterName, REPORTERS, specReporter, teeReporter } from '../core/tooling/testing/reporters';
+import { runTests } from '../core/tooling/testing/run-tests';
 import { splitList } from './split-list';
 import { RuntimeHost } from './runtime-commands';
 

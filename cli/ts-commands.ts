@@ -19,7 +19,7 @@ export function addTsCommands(program: Command, host: RuntimeHost, print: Print 
     .option('-o, --out <file>', 'the Lua file to write [the app name with .lua]')
     .action((app: string, opts: { out?: string }) => {
       if (!/\.ts$/i.test(app)) throw new RedoxError('REDOX_USAGE', `redox compile takes a .ts file, got ${app}`, 'Lua apps need no compiling: serve them directly');
-      const { compileApp } = require('../core/ts/compile') as typeof import('../core/ts/compile');
+      const { compileApp } = require('../core/tooling/typescript/compile') as typeof import('../core/tooling/typescript/compile');
       const start = Date.now();
       const compiled = compileApp(app);
       const out = opts.out ?? app.replace(/\.ts$/i, '.lua');
@@ -38,7 +38,7 @@ export function addTsCommands(program: Command, host: RuntimeHost, print: Print 
     .option('--distro <name>', 'run with the features of this distro');
   featureSettingOptions(program.commands[program.commands.length - 1], host.features)
     .action(async (app: string, opts: Record<string, any>) => {
-      const { startDev } = require('../core/ts/dev') as typeof import('../core/ts/dev');
+      const { startDev } = require('../core/tooling/dev/dev') as typeof import('../core/tooling/dev/dev');
       const features = opts.features === undefined ? undefined
         : (opts.features as string[]).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
       const log = createLogger();
@@ -68,7 +68,7 @@ export function addTsCommands(program: Command, host: RuntimeHost, print: Print 
     .option('--force', 'write into a non-empty directory (template files are overwritten, others kept)')
     .option('--redox <spec>', `what the generated CI workflow installs with npm install --global: a registry version, a tarball URL or a git URL [default: ${pkg.name}@${pkg.version}]`)
     .action((dir: string, opts: { template: string; force?: boolean; redox?: string }) => {
-      const { initProject } = require('../core/ts/init') as typeof import('../core/ts/init');
+      const { initProject } = require('../core/tooling/init') as typeof import('../core/tooling/init');
       const result = initProject({ dir, template: opts.template, force: opts.force, version: pkg.version, packageName: pkg.name, install: opts.redox });
       const rel = path.relative(process.cwd(), result.dir) || '.';
       const main = result.template === 'typescript' ? 'app.ts' : 'app.lua';

@@ -1,7 +1,7 @@
 // `redox version [--json]` for the development CLI: its own version and the Node running it
 // (built binaries have their own `version`, from their build info).
 import { Command } from 'commander';
-import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../core/build/node-versions';
+import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../core/tooling/build/node-versions';
 
 export function addVersionCommand(program: Command, version: string, print: (text: string) => void): void {
   program.command('version')

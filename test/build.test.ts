@@ -13,11 +13,11 @@ import type { Metafile } from 'esbuild';
 import { listeningUrl, ROOT, spawnRedox, Spawned, tempDir } from './support/harness';
 import { startPostgres, startRedis } from './support/servers';
 import { builtFixture } from './support/binaries';
-import { loadCatalogue, distroFeatures } from '../core/catalogue/catalogue';
-import { BuildManifest } from '../core/build/manifest';
-import { planBuild } from '../core/build/plan';
-import { SizesReport, writeFolderReports } from '../core/build/sizes';
-import { smokeTest } from '../core/build/smoke';
+import { loadCatalogue, distroFeatures } from '../core/tooling/catalogue/catalogue';
+import { BuildManifest } from '../core/tooling/build/manifest';
+import { planBuild } from '../core/tooling/build/plan';
+import { SizesReport, writeFolderReports } from '../core/tooling/build/sizes';
+import { smokeTest } from '../core/tooling/build/smoke';
 import { withDefaultCommand } from '../cli/binary-main';
 
 // The isolated runs use `env -i` and POSIX paths; Windows builds are exercised by the workflow.

@@ -4,12 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadCatalogue, parseFeatures, parseDistro } from '../core/catalogue/catalogue';
-import { resolveSelection, suggest } from '../core/catalogue/resolve';
-import { renderFeatureIndex } from '../core/catalogue/feature-index';
-import { catalogueFeatures } from '../core/catalogue/dev-profile';
+import { loadCatalogue, parseFeatures, parseDistro } from '../core/tooling/catalogue/catalogue';
+import { resolveSelection, suggest } from '../core/tooling/catalogue/resolve';
+import { catalogueFeatures, featureFolderSpec } from '../core/tooling/dev/profile';
 import { ERRORS } from '../core/errors';
-import { FEATURES } from '../features/index';
 import { ROOT } from './support/harness';
 
 const catalogue = loadCatalogue(ROOT);
@@ -28,21 +26,23 @@ test('every feature folder follows the contract: index, README, declarations, te
 });
 
 test('each catalogue entry has a folder spec, and installs under its entry\'s name, description and requires', () => {
-  const named = catalogueFeatures(catalogue, FEATURES, [...catalogue.features.keys()]);
+  const named = catalogueFeatures(catalogue, [...catalogue.features.keys()]);
   for (const [name, entry] of catalogue.features) {
     const def = named.find((d) => d.name === name);
-    assert.ok(def && FEATURES[name], `features/index.ts lacks ${name}`);
+    assert.ok(def, `features/${name}/ did not load`);
     assert.equal(def.description, entry.description);
     assert.deepEqual(def.requires, entry.requires);
-    assert.ok(!('description' in FEATURES[name]) && !('name' in FEATURES[name]), `features/${name}/index.ts repeats catalogue facts; features.json holds them`);
+    const spec = featureFolderSpec(name);
+    assert.ok(!('description' in spec) && !('name' in spec), `features/${name}/index.ts repeats catalogue facts; features.json holds them`);
     for (const pkg of entry.packages) {
       assert.doesNotThrow(() => require.resolve(`${pkg}/package.json`), `${name}: package ${pkg} is not installed`);
     }
   }
 });
 
-test('features/index.ts is the generated registry of the folders (run `npm run gen`)', () => {
-  assert.equal(fs.readFileSync(path.join(ROOT, 'features', 'index.ts'), 'utf8'), renderFeatureIndex(folders));
+test('a features.json entry without a folder is a clear error', () => {
+  assert.throws(() => featureFolderSpec('no_such_feature'), (err: Error & { code?: string }) =>
+    err.code === 'REDOX_FEATURE_INVALID' && /no folder features\/no_such_feature\//.test(err.message));
 });
 
 test('distros: minimal is core only, web is sqlite+uuid+requests+metrics, full is every feature', () => {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ts from 'typescript';
-import { compilerOptions } from '../core/ts/compile';
-import { featureDeclarations } from '../core/ts/declarations';
+import { compilerOptions } from '../core/tooling/typescript/compile';
+import { featureDeclarations } from '../core/tooling/typescript/declarations';
 import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
 
 async function redox(args: string[], cwd: string) {

@@ -10,11 +10,11 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
-import { BuildManifest } from '../core/build/manifest';
-import { seaBlobResource } from '../core/build/pe';
-import { obtainNode } from '../core/build/node-cache';
-import { runnerFor, TARGETS } from '../core/build/targets';
-import { parseNodeVersion, pickVersion } from '../core/build/node-versions';
+import { BuildManifest } from '../core/tooling/build/manifest';
+import { seaBlobResource } from '../core/tooling/build/pe';
+import { obtainNode } from '../core/tooling/build/node-cache';
+import { runnerFor, TARGETS } from '../core/tooling/build/targets';
+import { parseNodeVersion, pickVersion } from '../core/tooling/build/node-versions';
 
 const skip = process.platform !== 'linux' || process.arch !== 'x64' ? 'cross-builds are tested from linux-x64' : false;
 const TMP = tempDir('redox-node-base-test-');

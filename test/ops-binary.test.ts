@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildImage, IMAGE_UID } from '../core/build/image';
+import { buildImage, IMAGE_UID } from '../core/tooling/build/image';
 import { httpGet, listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
 import { freePort, until } from './support/ports';
 

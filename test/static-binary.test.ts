@@ -7,7 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
-import { BuildManifest } from '../core/build/manifest';
+import { BuildManifest } from '../core/tooling/build/manifest';
 
 const skip = process.platform === 'win32' ? 'needs a POSIX shell (env -i)' : false;
 const TMP = tempDir('redox-static-binary-');

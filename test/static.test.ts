@@ -9,7 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { serveLua, spawnRedox, tempDir } from './support/harness';
 import { DirectorySource, EmbeddedSource, EmbeddedStaticIndex, parseRange, staticFiles, staticSegments, StaticSource } from '../core/runtime/http/static-files';
-import { collectStatic } from '../core/build/static-assets';
+import { collectStatic } from '../core/tooling/build/static-assets';
 import { Service } from '../core/runtime/launch';
 
 const APP = `return function(req) return { status = 200, body = "APP " .. req.method .. " " .. req.path } end`;

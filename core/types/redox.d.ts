@@ -5,7 +5,7 @@
 // router and request methods are plain methods and compile to `app:get(...)`, `req:json()`.
 // Handlers are `(req) => ...` functions without `self`, as the router calls them.
 // `redox init` copies this file into a project's types/ folder, and the LuaLS annotations of
-// the Lua template are generated from it (core/ts/luals.ts), so both stay the same API.
+// the Lua template are generated from it (core/tooling/typescript/luals.ts), so both stay the same API.
 
 /** An expected failure, returned as the second value of `nil, err` (`tostring(err)` gives
  *  "code: message"). */

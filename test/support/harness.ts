@@ -5,9 +5,9 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadCatalogue } from '../../core/catalogue/catalogue';
-import { devProfile } from '../../core/catalogue/dev-profile';
-import { projectRoot } from '../../core/catalogue/packages';
+import { loadCatalogue } from '../../core/tooling/catalogue/catalogue';
+import { devProfile } from '../../core/tooling/dev/profile';
+import { projectRoot } from '../../core/tooling/catalogue/packages';
 import { LuaValue } from '../../core/lua/marshal';
 import { Engine } from '../../core/runtime/engine';
 import { createEngine, RuntimeProfile, startService, Service } from '../../core/runtime/launch';
@@ -16,14 +16,13 @@ import { createLogger, Logger } from '../../core/runtime/log';
 import { resolveLimits } from '../../core/runtime/limits';
 import { HttpSettings } from '../../core/runtime/http/settings';
 import { Operated, startOperatedService } from '../../core/runtime/operated';
-import { FEATURES } from '../../features/index';
 
 export const ROOT = projectRoot();
 export const CLI = path.join(ROOT, 'build', 'cli', 'main.js');
 
 export function profileFor(features: string[]): RuntimeProfile {
   const catalogue = loadCatalogue(ROOT);
-  return devProfile(catalogue, FEATURES, { distro: null, features: [...features].sort() }, 'test');
+  return devProfile(catalogue, { distro: null, features: [...features].sort() }, 'test');
 }
 
 /** A logger that keeps lines in memory so tests can assert on them. */

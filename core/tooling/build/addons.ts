@@ -1,0 +1,130 @@
+// Native addons for a base Node other than the one that ran `npm install`: compiled from the
+// npm package's own source with node-gyp against the base's headers (--nodedir), for the
+// base's ABI and CPU (a cross g++ for another Linux CPU), and cached per (package version, Node
+// ABI, target). Generic over features.json "assets": core never names a feature.
+import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { RedoxError } from '../../errors';
+import { AssetSpec } from '../catalogue/catalogue';
+import { buildCacheDir, Note, verifiedDeep } from './node-cache';
+import { nodeGypScript } from './npm-tools';
+import { BaseNode } from './node-base';
+import { isMachine, TargetSpec } from './targets';
+import { withLock } from './cache-lock';
+
+const exec = promisify(execFile);
+
+export interface AddonNeed {
+  feature: string;
+  asset: string;
+  spec: AssetSpec;
+  /** The installed package's folder (its source and its build for the development Node). */
+  packageDir: string;
+}
+
+/** Whether the installed build of an addon fits the base: same ABI and CPU as the Node that
+ *  ran npm install. `--node PATH` and `host` keep using the installed build, as before. */
+export function installedFits(base: BaseNode): boolean {
+  return base.source !== 'registry' || (base.target !== null && isMachine(base.target) && base.abi === process.versions.modules);
+}
+
+const canCompile = (need: AddonNeed) => fs.existsSync(path.join(need.packageDir, 'binding.gyp'));
+
+/** Refuses, before any slow step, an addon that cannot be built for the base's target here. */
+export function checkAddonsBuildable(base: BaseNode, needs: AddonNeed[]): void {
+  if (!installedFits(base)) checkTargetAddons(base.target!, base.version, needs);
+}
+
+/** The same check from the target alone (before anything is downloaded for it). */
+export function checkTargetAddons(t: TargetSpec, version: string, needs: AddonNeed[]): void {
+  const base = { version };
+  for (const need of needs) {
+    const what = `feature "${need.feature}" needs the native addon ${need.asset} (npm package ${need.spec.package})`;
+    const wayOut = `build this binary on ${t.platform === 'win32' ? 'Windows' : `a ${t.name} machine`} (as the CI workflow's ${t.platform === 'win32' ? 'windows-latest' : t.name} job does), or leave the feature out (e.g. --distro minimal, or --features without ${need.feature})`;
+    if (need.spec.package === '.' || !canCompile(need)) {
+      throw new RedoxError('REDOX_BUILD_ADDON', `${what}, which has no npm package source (binding.gyp) to compile it for ${t.name}, Node ${base.version}`,
+        isMachine(t) ? 'build with --node-version host (the Node the addon was compiled for), or --node PATH' : wayOut);
+    }
+    if (t.platform === 'win32' && !isMachine(t)) {
+      throw new RedoxError('REDOX_BUILD_ADDON', `${what}, which cannot be compiled for ${t.name} on this ${process.platform}-${process.arch} machine (it needs the MSVC toolchain and node.lib)`, wayOut);
+    }
+    if (t.platform !== process.platform) throw new RedoxError('REDOX_BUILD_ADDON', `${what}, which cannot be cross-compiled for ${t.name} here`, wayOut);
+  }
+}
+
+const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+
+/** The addon file for the base: the installed one when it fits, else a cached or fresh build. */
+export async function addonFor(base: BaseNode, need: AddonNeed, note: Note): Promise<string> {
+  if (installedFits(base)) return path.join(need.packageDir, need.spec.path);
+  const t = base.target!;
+  const version = JSON.parse(fs.readFileSync(path.join(need.packageDir, 'package.json'), 'utf8')).version as string;
+  const key = path.join(buildCacheDir(), 'addons', `${need.spec.package}@${version}`, `${t.name}-abi${base.abi}`);
+  const file = path.join(key, path.basename(need.spec.path));
+  const record = file + '.sha256';
+  const sound = () => fs.existsSync(file) && fs.existsSync(record) && fs.readFileSync(record, 'utf8').trim() === sha(file);
+  if (sound()) return file;
+  return withLock(key + '.lock', async () => {
+    if (sound()) return file; // another build compiled it meanwhile
+    if (fs.existsSync(file)) note(`cached ${need.asset} for ${t.name} ABI ${base.abi} is damaged: building it again`);
+    return compileInto(base, t, need, version, key, file, record, note);
+  });
+}
+
+async function compileInto(base: BaseNode, t: TargetSpec, need: AddonNeed, version: string, key: string, file: string, record: string, note: Note): Promise<string> {
+  if (base.package && base.headers) await verifiedDeep(t, base.package.version, note);
+  note(`compiling ${need.spec.package}@${version} for ${t.name}, Node ${base.version} (ABI ${base.abi}); cached afterwards`);
+  fs.mkdirSync(path.dirname(key), { recursive: true });
+  const work = fs.mkdtempSync(path.join(path.dirname(key), '.build-'));
+  try {
+    fs.cpSync(need.packageDir, work, { recursive: true, filter: (src) => {
+      const rel = path.relative(need.packageDir, src);
+      return rel !== 'build' && rel !== 'node_modules';
+    } });
+    await compile(base, t, work, need);
+    const built = path.join(work, need.spec.path);
+    if (!fs.existsSync(built)) throw new RedoxError('REDOX_BUILD_ADDON', `node-gyp finished but ${need.spec.path} was not produced for feature "${need.feature}"`);
+    const staged = path.join(work, '.out');
+    fs.mkdirSync(staged);
+    fs.copyFileSync(built, path.join(staged, path.basename(file)));
+    fs.writeFileSync(path.join(staged, path.basename(record)), sha(built) + '\n');
+    fs.rmSync(key, { recursive: true, force: true });
+    try {
+      fs.renameSync(staged, key);
+    } catch (err) {
+      if (!fs.existsSync(file)) throw err; // another build won the race with the same result
+    }
+    return file;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function compile(base: BaseNode, t: TargetSpec, dir: string, need: AddonNeed): Promise<void> {
+  const args = [nodeGypScript(), 'rebuild', '--release', `--arch=${t.arch}`, `--jobs=${Math.max(1, os.cpus().length)}`];
+  // Linux packages carry their headers; on Windows node-gyp fetches headers and node.lib itself.
+  args.push(base.headers ? `--nodedir=${base.headers}` : `--target=${base.version.replace(/^v/, '')}`);
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+  if (t.platform === 'linux' && !isMachine(t)) {
+    const gxx = `${t.cross}g++`;
+    try {
+      await exec(gxx, ['--version']);
+    } catch {
+      throw new RedoxError('REDOX_BUILD_ADDON', `feature "${need.feature}" needs ${need.asset} compiled for ${t.name}, and the cross compiler ${gxx} is not installed`,
+        `install it (Debian/Ubuntu: apt-get install g++-${t.cross!.slice(0, -1)}), or leave the feature out`);
+    }
+    Object.assign(env, { CC: `${t.cross}gcc`, CXX: gxx, LINK: gxx, AR: `${t.cross}ar`, CC_host: 'gcc', CXX_host: 'g++' });
+  }
+  try {
+    await exec(process.execPath, args, { cwd: dir, env, maxBuffer: 64 << 20, timeout: 30 * 60_000 });
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    const tail = String(e.stderr || e.stdout || e.message).trim().split('\n').slice(-8).join('\n  ');
+    throw new RedoxError('REDOX_BUILD_ADDON', `compiling ${need.spec.package} for feature "${need.feature}" (${t.name}, Node ${base.version}) failed:\n  ${tail}`,
+      'node-gyp needs python3, make and a C++ compiler (build-essential); or leave the feature out');
+  }
+}

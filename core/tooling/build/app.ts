@@ -1,0 +1,54 @@
+// `--app FILE[:attr]`: the app file and every other .lua file of its folder (recursively) become
+// the binary's embedded modules, so `require("lib.util")` works as it does from disk. A .ts app
+// is compiled to Lua first (core/tooling/typescript).
+import fs from 'node:fs';
+import path from 'node:path';
+import { RedoxError } from '../../errors';
+import { splitTarget } from '../../runtime/app-source';
+import { EmbeddedApp } from '../../runtime/sea/embedded';
+
+const SKIP_DIRS = new Set(['node_modules', 'dist', '.git']);
+
+function luaFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      // Symlinked folders are not followed: they could lead out of the app or loop.
+      if (entry.isDirectory()) {
+        if (!SKIP_DIRS.has(entry.name)) walk(full);
+      } else if (entry.name.endsWith('.lua') && fs.statSync(full).isFile()) {
+        out.push(full);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** A TypeScript app compiled to one Lua chunk by core/tooling/typescript (loaded only for .ts apps: it pulls
+ *  in the TypeScript compiler). */
+function compileTypeScript(file: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { compileApp } = require('../typescript/compile') as typeof import('../typescript/compile');
+  return compileApp(file).lua;
+}
+
+export function collectApp(target: string, cwd: string): EmbeddedApp {
+  const { spec, attr } = splitTarget(target);
+  const file = path.resolve(cwd, spec);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    throw new RedoxError('REDOX_APP_NOT_FOUND', `--app ${spec}: file not found (looked in ${path.dirname(file)})`,
+      'pass the path of your app\'s main Lua file, e.g. --app app.lua');
+  }
+  const typescript = /\.tsx?$/i.test(file);
+  if (!typescript && !/\.lua$/i.test(file)) throw new RedoxError('REDOX_USAGE', `--app ${spec}: expected a .lua or .ts file`);
+  const root = path.dirname(file);
+  const files: Record<string, string> = {};
+  for (const f of luaFiles(root).sort()) files[path.relative(root, f).split(path.sep).join('/')] = fs.readFileSync(f, 'utf8');
+  // A TypeScript app keeps its .ts name as the chunk name, as `redox serve app.ts` does, so
+  // errors point at app.ts (core/tooling/typescript keeps the line numbers).
+  const main = path.basename(file);
+  files[main] = typescript ? compileTypeScript(file) : fs.readFileSync(file, 'utf8');
+  return { main, attr: attr ?? null, files };
+}

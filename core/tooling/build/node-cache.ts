@@ -1,0 +1,218 @@
+// Official Node binaries from the npm registry (node-<os>-<arch> packages), fetched once with
+// `npm pack`, checked against the registry's sha512 integrity, unpacked into the build cache
+// and reused. Every use re-hashes the entry against the record written when it was unpacked, so a
+// corrupt or tampered entry is fetched again, never used.
+import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { RedoxError } from '../../errors';
+import { isNpmFailure, npm } from './npm-tools';
+import { describeSpec, pickVersion, VersionSpec, compareVersions, matches } from './node-versions';
+import { TargetSpec } from './targets';
+import { withLock } from './cache-lock';
+
+const exec = promisify(execFile);
+const ENTRY_FILE = 'redox-entry.json';
+
+/** Where build-time downloads and compiled addons live: REDOX_BUILD_CACHE, else the user's cache
+ *  folder ($XDG_CACHE_HOME/redox, ~/.cache/redox; %LOCALAPPDATA%\redox; ~/Library/Caches/redox). */
+export function buildCacheDir(): string {
+  if (process.env.REDOX_BUILD_CACHE) return path.resolve(process.env.REDOX_BUILD_CACHE);
+  if (process.platform === 'win32') return path.join(process.env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local'), 'redox', 'cache');
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'redox');
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'redox');
+}
+
+export interface NodePackage {
+  pkg: string;
+  version: string;
+  /** The registry's integrity of the package tarball (sha512-...). */
+  integrity: string;
+  /** The unpacked package: bin/node(.exe) and, for Linux, include/node. */
+  dir: string;
+  binary: string;
+  /** A --nodedir for node-gyp, when the package carries headers. */
+  headers: string | null;
+}
+
+interface EntryRecord {
+  pkg: string;
+  version: string;
+  integrity: string;
+  /** sha256 of every unpacked file. */
+  files: Record<string, string>;
+  sizes?: Record<string, number>;
+}
+
+const entryDir = (pkg: string, version: string) => path.join(buildCacheDir(), 'node', `${pkg}-${version}`);
+
+function listFiles(dir: string): string[] {
+  const files: string[] = [];
+  const walk = (rel: string) => {
+    for (const d of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory()) walk(r);
+      else if (r !== ENTRY_FILE) files.push(r);
+    }
+  };
+  walk('');
+  return files.sort();
+}
+
+const hashFile = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function asPackage(dir: string, rec: EntryRecord, t: TargetSpec): NodePackage {
+  const headers = fs.existsSync(path.join(dir, 'include', 'node', 'node_version.h')) ? dir : null;
+  return { pkg: rec.pkg, version: rec.version, integrity: rec.integrity, dir, binary: path.join(dir, t.exe), headers };
+}
+
+/** The cached entry if it is complete and matches its record, otherwise why not. The binary is
+ *  hashed on every use, the other files (headers) checked by size, or hashed too when `deep`
+ *  (before compiling against them). */
+export function checkEntry(pkg: string, version: string, t: TargetSpec, deep = false): NodePackage | { problem: string } | null {
+  const dir = entryDir(pkg, version);
+  if (!fs.existsSync(dir)) return null;
+  let rec: EntryRecord;
+  try {
+    rec = JSON.parse(fs.readFileSync(path.join(dir, ENTRY_FILE), 'utf8'));
+  } catch {
+    return { problem: `${ENTRY_FILE} is missing or unreadable` };
+  }
+  if (rec.pkg !== pkg || rec.version !== version || !rec.files?.[t.exe]) return { problem: `it records ${rec.pkg}@${rec.version}, not ${pkg}@${version}` };
+  const now = listFiles(dir);
+  for (const f of now) if (!(f in rec.files)) return { problem: `${f} was not in the package` };
+  for (const [f, h] of Object.entries(rec.files)) {
+    const st = fs.statSync(path.join(dir, f), { throwIfNoEntry: false });
+    if (!st) return { problem: `${f} is missing` };
+    const hashIt = deep || f === t.exe || !rec.sizes;
+    if ((rec.sizes && st.size !== rec.sizes[f]) || (hashIt && hashFile(path.join(dir, f)) !== h)) return { problem: `${f} does not match its checksum` };
+  }
+  return asPackage(dir, rec, t);
+}
+
+function cachedVersions(pkg: string): string[] {
+  const dir = path.join(buildCacheDir(), 'node');
+  const prefix = `${pkg}-`;
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length)).filter((v) => /^\d+\.\d+\.\d+$/.test(v)) : [];
+}
+
+export type Note = (message: string) => void;
+
+const offlineHint = 'connect to the npm registry once (the package is cached afterwards), or build with --node-version host (the Node running redox) or --node PATH';
+
+/** Downloads, verifies and unpacks pkg@version into the cache. */
+async function fetchEntry(pkg: string, version: string, t: TargetSpec, note: Note): Promise<NodePackage> {
+  const root = path.join(buildCacheDir(), 'node');
+  fs.mkdirSync(root, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(root, '.fetch-'));
+  try {
+    note(`fetching ${pkg}@${version} from the npm registry`);
+    let integrity: string;
+    let tgz: string;
+    try {
+      integrity = JSON.parse(await npm(['view', `${pkg}@${version}`, 'dist.integrity', '--json'], tmp));
+      const packed = JSON.parse(await npm(['pack', `${pkg}@${version}`, '--pack-destination', tmp, '--json', '--ignore-scripts'], tmp)) as { filename: string }[];
+      tgz = path.join(tmp, packed[0].filename);
+    } catch (err) {
+      if (!isNpmFailure(err)) throw err;
+      throw new RedoxError('REDOX_NODE_DOWNLOAD', `could not download ${pkg}@${version}: ${err.detail}`, err.offline ? offlineHint : 'check the npm registry configuration (npm config get registry)');
+    }
+    const actual = 'sha512-' + crypto.createHash('sha512').update(fs.readFileSync(tgz)).digest('base64');
+    if (typeof integrity !== 'string' || actual !== integrity) {
+      throw new RedoxError('REDOX_NODE_INTEGRITY', `${pkg}@${version} as downloaded has integrity ${actual}, but the registry lists ${integrity}`,
+        'the download was altered or truncated on the way; retry, and check any proxy or registry mirror in your npm configuration');
+    }
+    const out = path.join(tmp, 'x');
+    fs.mkdirSync(out);
+    const wanted = ['package/' + t.exe, ...(t.platform === 'win32' ? [] : ['package/include'])];
+    try {
+      await exec('tar', ['-xzf', tgz, '-C', out, ...wanted], { maxBuffer: 16 << 20 });
+    } catch (err) {
+      throw new RedoxError('REDOX_NODE_DOWNLOAD', `could not unpack ${pkg}@${version}: ${(err as Error).message.split('\n')[0]}`, 'tar must be on PATH (it is on Linux, macOS and Windows 10+)');
+    }
+    const dir = path.join(out, 'package');
+    fs.chmodSync(path.join(dir, t.exe), 0o755);
+    const names = listFiles(dir);
+    const rec: EntryRecord = {
+      pkg, version, integrity,
+      files: Object.fromEntries(names.map((f) => [f, hashFile(path.join(dir, f))])),
+      sizes: Object.fromEntries(names.map((f) => [f, fs.statSync(path.join(dir, f)).size])),
+    };
+    fs.writeFileSync(path.join(dir, ENTRY_FILE), JSON.stringify(rec, null, 2) + '\n');
+    const dest = entryDir(pkg, version);
+    fs.rmSync(dest, { recursive: true, force: true });
+    try {
+      fs.renameSync(dir, dest);
+    } catch (err) {
+      // Another build unpacked the same package meanwhile: use it if it is sound.
+      const other = checkEntry(pkg, version, t);
+      if (other && !('problem' in other)) return other;
+      throw err;
+    }
+    return asPackage(dest, rec, t);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function use(pkg: string, version: string, t: TargetSpec, note: Note, deep = false): Promise<NodePackage> {
+  const first = checkEntry(pkg, version, t, deep);
+  if (first && !('problem' in first)) return first;
+  return withLock(entryDir(pkg, version) + '.lock', async () => {
+    const cached = checkEntry(pkg, version, t, deep); // another build may have fetched it meanwhile
+    if (cached && !('problem' in cached)) return cached;
+    if (cached) note(`cached ${pkg}@${version} is damaged (${cached.problem}): fetching it again`);
+    return fetchEntry(pkg, version, t, note);
+  });
+}
+
+/** The package with every file hashed (before compiling against its headers); fetched again
+ *  if anything changed since it was unpacked. */
+export const verifiedDeep = (t: TargetSpec, version: string, note: Note) => use(t.pkg, version, t, note, true);
+
+/** The registry versions of `pkg`, or null when the registry cannot be reached. */
+async function registryVersions(pkg: string, t: TargetSpec): Promise<string[] | null> {
+  try {
+    const out = JSON.parse(await npm(['view', pkg, 'versions', '--json'], os.tmpdir(), 120_000));
+    return Array.isArray(out) ? out : [out];
+  } catch (err) {
+    if (!isNpmFailure(err)) throw err;
+    if (err.notFound) throw new RedoxError('REDOX_BUILD_TARGET', `the npm registry has no package ${pkg} for target ${t.name}`, 'check the registry (npm config get registry); official Node packages are published as node-<os>-<arch>');
+    if (err.offline) return null;
+    throw new RedoxError('REDOX_NODE_DOWNLOAD', `npm view ${pkg} failed: ${err.detail}`, offlineHint);
+  }
+}
+
+/** The Node package `spec` means for target `t`: an exact version already cached is used
+ *  without asking the registry; a major line asks for the newest release, and falls back to
+ *  the newest cached one when the registry is unreachable. */
+export async function obtainNode(t: TargetSpec, spec: VersionSpec, note: Note): Promise<NodePackage> {
+  if (spec.kind === 'host') throw new Error('obtainNode: host is not a registry version');
+  if (spec.kind === 'exact') {
+    const cached = checkEntry(t.pkg, spec.version, t);
+    if (cached && !('problem' in cached)) return cached;
+  }
+  const versions = await registryVersions(t.pkg, t);
+  if (!versions) {
+    const fallback = cachedVersions(t.pkg).filter((v) => matches(v, spec)).sort(compareVersions).reverse();
+    for (const v of fallback) {
+      const c = checkEntry(t.pkg, v, t);
+      if (c && !('problem' in c)) {
+        note(`the npm registry is unreachable: using cached ${t.pkg}@${v}`);
+        return c;
+      }
+    }
+    throw new RedoxError('REDOX_NODE_DOWNLOAD', `the npm registry is unreachable and the build cache (${buildCacheDir()}) holds no ${t.pkg} ${describeSpec(spec)}`, offlineHint);
+  }
+  const version = pickVersion(versions, spec);
+  if (!version) {
+    const lines = [...new Set(versions.filter((v) => /^\d+\.\d+\.\d+$/.test(v)).map((v) => v.split('.')[0]))].slice(-4);
+    const newest = spec.kind === 'exact' ? pickVersion(versions, { kind: 'major', major: Number(spec.version.split('.')[0]) }) : null;
+    throw new RedoxError('REDOX_NODE_VERSION', `the registry's ${t.pkg} has no Node ${describeSpec(spec)} for target ${t.name}`,
+      newest ? `the newest ${spec.kind === 'exact' ? spec.version.split('.')[0] : ''}.x it has is ${newest}: pass --node-version ${newest}, or just the major line` : `its newest lines are ${lines.join(', ')}; pick another --node-version or --target`);
+  }
+  return use(t.pkg, version, t, note);
+}

@@ -1,0 +1,26 @@
+// The output folder: created if missing and proven writable before minutes of work go into it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { RedoxError } from '../../errors';
+
+export function prepareOutDir(given: string, cwd: string): string {
+  const dir = path.resolve(cwd, given);
+  const probe = path.join(dir, `.redox-write-test-${process.pid}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new RedoxError('REDOX_BUILD_OUT', `cannot write to --out ${given} (${dir}): ${e.code ?? e.message}`,
+      'choose a folder you can write to, e.g. --out dist');
+  }
+  return dir;
+}
+
+/** Writes a file completely or not at all. */
+export function writeAtomic(file: string, data: string | Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
