@@ -12,7 +12,7 @@ import { EmbeddedModules } from '../core/runtime/modules';
 import { AssetCache, cacheDir } from '../core/runtime/sea/asset-cache';
 import { EmbeddedSource, EmbeddedStaticIndex } from '../core/runtime/http/static-files';
 import { APP_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET, BuildInfo, EmbeddedApp, featureAssetKey, MANIFEST_ASSET, WASM_ASSET } from '../core/runtime/sea/embedded';
-import { addRuntimeCommands, runIfWorker, RuntimeHost } from './runtime-commands';
+import { addRuntimeCommands, runIfWorker, RuntimeEntry } from './runtime-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
 
@@ -102,7 +102,7 @@ export function main(features: FeatureDefinition[]): void {
   const what = info.distro ? `the ${info.distro} distro` : `features: ${info.features.join(', ') || 'none'}`;
   const program = newProgram(info.name, `Redox runtime (${what})${info.app ? `, serving the embedded app ${info.app.main} by default` : ''}`, info.redox);
 
-  const host: RuntimeHost = {
+  const entry: RuntimeEntry = {
     selectable: false,
     profile: () => profile,
     app: (target) => {
@@ -118,11 +118,11 @@ export function main(features: FeatureDefinition[]): void {
       ? new EmbeddedSource(JSON.parse(asset(STATIC_INDEX_ASSET).toString('utf8')) as EmbeddedStaticIndex, asset(STATIC_DATA_ASSET))
       : undefined),
   };
-  addRuntimeCommands(program, host);
+  addRuntimeCommands(program, entry);
   addInfoCommands(program, info, features, print);
 
   // A worker forked by `serve --workers` gets its orders from the primary, not from argv.
-  const worker = runIfWorker(host);
+  const worker = runIfWorker(entry);
   if (worker) {
     worker.catch((err) => process.exit(reportError(err)));
     return;

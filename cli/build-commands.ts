@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Catalogue } from '../core/tooling/catalogue/catalogue';
 import { projectRoot } from '../core/tooling/catalogue/packages';
-import { splitList } from './split-list';
+import { listFlag, selectionOptions, selectionValues } from './options';
 import { build, BuildEvent, BuildResult } from '../core/tooling/build/pipeline';
 import { formatBytes } from '../core/tooling/build/sizes';
 import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../core/tooling/build/node-versions';
@@ -68,11 +68,9 @@ function imageTag(value: string | true | undefined): string | true | undefined {
 const signed = (n: number) => (n > 0 ? '+' : '') + formatBytes(n);
 
 export function addBuildCommands(program: Command, catalogue: () => Catalogue, print: (text: string) => void): void {
-  program.command('build')
-    .description('build single-executable binaries with only the chosen features, and a size report')
-    .option('--features <list>', 'exactly these features (comma-separated, repeatable; distro-NAME adds a distro)',
-      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--distro <name>', 'the features of this distro (see `redox distros`)')
+  const buildCommand = program.command('build')
+    .description('build single-executable binaries with only the chosen features, and a size report');
+  selectionOptions(buildCommand, 'redox.json\'s; without it, one of --features, --distro, --all-distros is needed')
     .option('--all-distros', 'one binary per distro')
     .option('--app <file>', 'embed this Lua app (and the .lua files of its folder); the binary serves it when run with no command')
     .option('--static <dir>', 'embed this folder\'s files; the binary serves them (as serve --static does) unless given another --static')
@@ -89,7 +87,7 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
     .action(async (opts: BuildFlags) => {
       const cwd = process.cwd();
       const result = await build(projectRoot(), {
-        cwd, features: opts.features ? splitList(opts.features) : undefined, distro: opts.distro, allDistros: opts.allDistros,
+        cwd, ...selectionValues(opts), allDistros: opts.allDistros,
         app: opts.app, static: opts.static, out: opts.out, name: opts.name, node: opts.node, nodeVersion: opts.nodeVersion, target: opts.target, strip: opts.strip, with: opts.with, budget: opts.budget, image: imageTag(opts.image),
       }, progressPrinter((t) => process.stderr.write(t), Boolean(process.stderr.isTTY)));
       print(opts.json ? JSON.stringify(result.manifests, null, 2) + '\n' : renderBuildReport(result, cwd));
@@ -98,10 +96,10 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
   program.command('matrix')
     .description('print the distros as a CI matrix ({"include": [{"distro": "minimal"}, ...]}), optionally crossed with targets')
     .option('--json', 'print JSON (the default; kept for clarity in workflow files)')
-    .option('--targets <list...>', `cross the distros with these targets (${TARGET_NAMES.join(', ')}); each entry gets "target" and the "os" runner that builds it`)
+    .option('--targets <list>', `cross the distros with these targets (${TARGET_NAMES.join(', ')}; comma-separated, repeatable); each entry gets "target" and the "os" runner that builds it`, listFlag)
     .action((opts: { targets?: string[] }) => {
       const distros = [...catalogue().distros.keys()].sort();
-      const targets = opts.targets ? splitList(opts.targets).map((t) => parseTarget(t)) : null;
+      const targets = opts.targets ? opts.targets.map((t) => parseTarget(t)) : null;
       const include = targets
         ? distros.flatMap((distro) => targets.map((t) => ({ distro, target: t.name, os: t.platform === 'win32' ? 'windows-latest' : 'ubuntu-latest' })))
         : distros.map((distro) => ({ distro }));

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The development CLI (`redox`). Parses, calls core, prints; the only place that exits.
-import { addRuntimeCommands, runIfWorker, RuntimeHost } from './runtime-commands';
+import { addRuntimeCommands, runIfWorker, RuntimeEntry } from './runtime-commands';
 import { addCatalogueCommands } from './catalogue-commands';
 import { addBuildCommands } from './build-commands';
 import { addDeployCommands } from './deploy-commands';
@@ -24,7 +24,7 @@ let exitCode: number | undefined;
 
 const program = newProgram('redox', 'Lua microservices on Node, shipped as single executables with only the features they use', pkg.version);
 
-const runtimeHost: RuntimeHost = {
+const runtimeEntry: RuntimeEntry = {
   selectable: true,
   profile: (flags) => {
     const c = catalogue();
@@ -45,16 +45,16 @@ const runtimeHost: RuntimeHost = {
   features: catalogueFeatures(catalogue(), [...catalogue().features.keys()]),
   exit: (code) => process.stdout.write('', () => process.exit(code)),
 };
-addRuntimeCommands(program, runtimeHost);
+addRuntimeCommands(program, runtimeEntry);
 addCatalogueCommands(program, catalogue, (t) => process.stdout.write(t));
 // Command groups register below, one line each.
 addBuildCommands(program, catalogue, (t) => process.stdout.write(t));
-addTsCommands(program, runtimeHost);
+addTsCommands(program, runtimeEntry);
 addDeployCommands(program, (t) => process.stdout.write(t));
 addVersionCommand(program, pkg.version, (t) => process.stdout.write(t));
-addTestCommands(program, runtimeHost);
+addTestCommands(program, runtimeEntry);
 
-const worker = runIfWorker(runtimeHost);
+const worker = runIfWorker(runtimeEntry);
 if (worker) {
   worker.catch((err) => process.exit(reportError(err)));
 } else {

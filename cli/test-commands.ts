@@ -10,8 +10,8 @@ import { AppSource } from '../core/runtime/app-source';
 import { discoverTests } from '../core/tooling/testing/discover';
 import { createReporter, ReporterName, REPORTERS, specReporter, teeReporter } from '../core/tooling/testing/reporters';
 import { runTests } from '../core/tooling/testing/run-tests';
-import { splitList } from './split-list';
-import { RuntimeHost } from './runtime-commands';
+import { selectionOptions, selectionValues } from './options';
+import { RuntimeEntry } from './runtime-commands';
 
 /** The app under test: --app, else redox.json's "app", else app.lua or app.ts here. */
 function appTarget(flag: string | undefined, cwd: string): string | undefined {
@@ -21,15 +21,12 @@ function appTarget(flag: string | undefined, cwd: string): string | undefined {
   return ['app.lua', 'app.ts'].find((f) => fs.existsSync(path.join(cwd, f)));
 }
 
-export function addTestCommands(program: Command, host: RuntimeHost): void {
-  program.command('test')
+export function addTestCommands(program: Command, entry: RuntimeEntry): void {
+  const test = program.command('test')
     .description('run the tests of a service: *_test.lua, *.test.lua and *.test.ts files (and every .lua/.ts file in test/), each in a fresh VM with an in-process HTTP client for the app')
     .argument('[paths...]', 'test files or folders to search [default: the current folder]')
     .option('--app <target>', 'the app the in-process client (t.get, t.post, ...) talks to [default: "app" in redox.json, else app.lua or app.ts here]')
     .option('--no-app', 'load no app (pure unit tests)')
-    .option('--features <list>', 'run with exactly these features (comma-separated, repeatable; distro-NAME adds a distro) [default: redox.json, else all]',
-      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--distro <name>', 'run with the features of this distro')
     .option('--filter <text>', 'run only the tests whose full name ("describe > test") contains this text')
     .addOption(new Option('--reporter <name>', 'output format: spec (one line per test), tap (TAP 13) or junit (JUnit XML)').choices([...REPORTERS]).default('spec'))
     .option('-o, --output <file>', 'write the --reporter report to this file (the console still gets one line per test)')
@@ -44,18 +41,18 @@ In a test file:
   t.skip(name, fn)  t.fail(msg)     skip a test; fail now
 
 Exit code: 0 all passed, 1 a test failed (or --filter matched nothing), 2 usage error.
-Example: redox test --reporter junit --output test-results.xml`)
-    .action(async (paths: string[], opts: Record<string, any>) => {
+Example: redox test --reporter junit --output test-results.xml`);
+  selectionOptions(test, 'redox.json\'s, else every feature').action(async (paths: string[], opts: Record<string, any>) => {
       const cwd = process.cwd();
       const files = discoverTests(paths, cwd);
       if (files.length === 0) {
         throw new RedoxError('REDOX_TEST_NOT_FOUND', `no test files under ${paths.length ? paths.join(', ') : 'the current folder'}`,
           'name test files *_test.lua, *.test.lua or *.test.ts, or put them in a test/ folder');
       }
-      const profile = host.profile({ features: opts.features === undefined ? undefined : splitList(opts.features), distro: opts.distro });
+      const profile = entry.profile(selectionValues(opts));
       const target = opts.app === false ? undefined : appTarget(opts.app, cwd);
       // Resolved once (TypeScript compiled once); every test file's VM loads it afresh.
-      const app: AppSource | undefined = target ? host.app(target) : undefined;
+      const app: AppSource | undefined = target ? entry.app(target) : undefined;
       let text = '';
       const toStdout = (t: string) => { process.stdout.write(t); };
       // With --output the report goes to the file and the console still shows the spec lines.
@@ -65,14 +62,14 @@ Example: redox test --reporter junit --output test-results.xml`)
       // App logs go to standard error, warnings and up unless REDOX_LOG_LEVEL says otherwise.
       const log = createLogger({ level: process.env.REDOX_LOG_LEVEL ?? 'warn', write: (t) => process.stderr.write(t) });
       const totals = await runTests({
-        profile, files, load: (file) => host.app(file), app: app && (() => app), appName: target, filter: opts.filter, reporter, log, cwd,
+        profile, files, load: (file) => entry.app(file), app: app && (() => app), appName: target, filter: opts.filter, reporter, log, cwd,
       });
       if (opts.output) fs.writeFileSync(opts.output, text);
       if (totals.passed + totals.failed === 0 && opts.filter !== undefined) {
         process.stderr.write(`no test matched --filter ${JSON.stringify(opts.filter)}\n`);
-        host.setExitCode(1);
+        entry.setExitCode(1);
         return;
       }
-      host.setExitCode(totals.failed > 0 ? 1 : 0);
+      entry.setExitCode(totals.failed > 0 ? 1 : 0);
     });
 }

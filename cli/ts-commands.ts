@@ -7,12 +7,13 @@ import { Command } from 'commander';
 import { RedoxError } from '../core/errors';
 import { resolveLimits } from '../core/runtime/limits';
 import { createLogger } from '../core/runtime/log';
-import { featureSettingOptions, featureSettingValues, parsePort, RuntimeHost } from './runtime-commands';
+import { RuntimeEntry } from './runtime-commands';
+import { featureSettingOptions, featureSettingValues, limitOptions, limitValues, listenOptions, listenValues, onShutdown, selectionOptions, selectionValues } from './options';
 import pkg from '../package.json';
 
 type Print = (text: string) => void;
 
-export function addTsCommands(program: Command, host: RuntimeHost, print: Print = (t) => process.stdout.write(t)): void {
+export function addTsCommands(program: Command, entry: RuntimeEntry, print: Print = (t) => process.stdout.write(t)): void {
   program.command('compile')
     .description('compile a TypeScript app and its local imports into one Lua file (TypeScriptToLua)')
     .argument('<app>', 'the TypeScript entry file, e.g. app.ts')
@@ -28,38 +29,27 @@ export function addTsCommands(program: Command, host: RuntimeHost, print: Print 
       print(`compiled ${compiled.files.length} file${compiled.files.length === 1 ? '' : 's'} to ${out} in ${Date.now() - start} ms\n`);
     });
 
-  program.command('dev')
+  const dev = program.command('dev')
     .description('serve an app and reload it when its files change (TypeScript is recompiled); a version that fails to load is not swapped in')
-    .argument('<app>', 'app.lua or app.ts (optionally :attr)')
-    .option('-p, --port <port>', 'port to listen on; 0 picks a free one [env: PORT, default: 3000]')
-    .option('-H, --host <host>', 'address to listen on [env: HOST, default: 127.0.0.1]')
-    .option('--features <list>', 'run with exactly these features (comma-separated, repeatable; distro-NAME adds a distro) [default: all]',
-      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--distro <name>', 'run with the features of this distro');
-  featureSettingOptions(program.commands[program.commands.length - 1], host.features)
-    .action(async (app: string, opts: Record<string, any>) => {
-      const { startDev } = require('../core/tooling/dev/dev') as typeof import('../core/tooling/dev/dev');
-      const features = opts.features === undefined ? undefined
-        : (opts.features as string[]).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
-      const log = createLogger();
-      const dev = await startDev({
-        target: app,
-        profile: host.profile({ features, distro: opts.distro }),
-        host: opts.host ?? process.env.HOST ?? '127.0.0.1',
-        port: parsePort(opts.port ?? process.env.PORT ?? '3000', opts.port !== undefined ? '--port' : 'PORT'),
-        limits: resolveLimits({}),
-        log,
-        features: featureSettingValues(opts, host.features),
-      });
-      print(`listening on ${dev.url}\n`);
-      const stop = () => {
-        process.removeAllListeners('SIGTERM');
-        process.removeAllListeners('SIGINT');
-        dev.close().then(() => host.exit(0), () => host.exit(1));
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+    .argument('<app>', 'app.lua or app.ts (optionally :attr)');
+  listenOptions(dev);
+  limitOptions(dev);
+  featureSettingOptions(dev, entry.features);
+  selectionOptions(dev, 'redox.json\'s, else every feature').action(async (app: string, opts: Record<string, any>) => {
+    const { startDev } = require('../core/tooling/dev/dev') as typeof import('../core/tooling/dev/dev');
+    const listen = listenValues(opts);
+    const server = await startDev({
+      target: app,
+      profile: entry.profile(selectionValues(opts)),
+      host: listen.address,
+      port: listen.port,
+      limits: resolveLimits(limitValues(opts)),
+      log: createLogger(),
+      features: featureSettingValues(opts, entry.features),
     });
+    print(`listening on ${server.url}\n`);
+    onShutdown(() => server.close(), entry.exit);
+  });
 
   program.command('init')
     .description('create a new service: app, its tests (redox test), README, .gitignore, CI workflow and editor declarations')

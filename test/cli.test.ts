@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { listeningUrl, spawnRedox, tempDir } from './support/harness';
+import { helpOptions } from './support/help';
+import { LIMIT_SPECS } from '../core/runtime/limits';
 
 function write(dir: string, files: Record<string, string>): string {
   for (const [name, text] of Object.entries(files)) {
@@ -184,4 +186,76 @@ test('--features runs with exactly that set: other features are absent with a cl
   assert.equal(await p.exited, 0, p.stderr());
   assert.match(p.stdout(), /^true\n/);
   assert.match(p.stdout(), /feature "sqlite" is not included in this build \(features: uuid\); rebuild with --features sqlite/);
+});
+
+// Shared options (cli/options.ts): one definition each, so every command documents and parses
+// them alike. The binary's serve and run use the same definitions (test/new-feature.test.ts).
+async function helpOf(command: string): Promise<Map<string, string>> {
+  const p = spawnRedox([command, '--help']);
+  assert.equal(await p.exited, 0, p.stderr());
+  return helpOptions(p.stdout());
+}
+
+test('serve, run, dev, test and build offer the shared options with one text', async () => {
+  const helps = new Map<string, Map<string, string>>();
+  for (const c of ['serve', 'run', 'dev', 'test', 'build']) helps.set(c, await helpOf(c));
+  const same = (flag: string, commands: string[], cut?: RegExp) => {
+    const texts = commands.map((c) => {
+      const text = helps.get(c)!.get(flag);
+      assert.ok(text, `redox ${c} lacks ${flag}`);
+      return cut ? text.replace(cut, '') : text;
+    });
+    assert.equal(new Set(texts).size, 1, `${flag} differs between ${commands.join(', ')}:\n${texts.join('\n')}`);
+  };
+  // Selection everywhere (build states its own default: it has no "every feature" fallback).
+  same('--features', ['serve', 'run', 'dev', 'test']);
+  same('--features', ['serve', 'run', 'dev', 'test', 'build'], / \[default: .*\]$/);
+  same('--distro', ['serve', 'run', 'dev', 'test', 'build']);
+  // Listening and limits wherever an app is served.
+  for (const flag of ['--port', '--host', ...LIMIT_SPECS.map((l) => l.flag)]) same(flag, ['serve', 'dev']);
+  same('--data-dir', ['serve', 'run', 'dev']);
+  assert.match(helps.get('serve')!.get('--features')!, /^--features <list> {2}exactly these features \(comma-separated, repeatable;/);
+});
+
+test('--features is a comma list, repeatable, never swallowing the app, in serve, run, dev and test', async () => {
+  const present = [
+    'local function present()',
+    '  local out = {}',
+    '  for _, n in ipairs({"cache", "crypto", "sqlite", "uuid"}) do if pcall(require, n) then out[#out + 1] = n end end',
+    '  return table.concat(out, ",")',
+    'end',
+  ].join('\n');
+  const dir = write(tempDir(), {
+    'app.lua': `${present}\nget("/", function() return present() end)\n`,
+    'job.lua': `${present}\nprint(present())\n`,
+    'features_test.lua': `${present}\ntest("features", function() t.eq(present(), "cache,crypto,uuid") end)\n`,
+  });
+  const selection = ['--features', 'uuid,crypto', '--features', 'cache'];
+  try {
+    const run = spawnRedox(['run', ...selection, 'job.lua'], { cwd: dir });
+    assert.equal(await run.exited, 0, run.stderr());
+    assert.equal(run.stdout(), 'cache,crypto,uuid\n');
+
+    for (const command of ['serve', 'dev']) {
+      const p = spawnRedox([command, ...selection, 'app.lua', '--port', '0'], { cwd: dir });
+      try {
+        const res = await fetch(await listeningUrl(p, 30_000));
+        assert.equal(await res.text(), 'cache,crypto,uuid', `redox ${command}`);
+      } finally {
+        p.child.kill('SIGTERM');
+        assert.equal(await p.exited, 0, `redox ${command} drains and exits 0 on SIGTERM: ${p.stderr()}`);
+      }
+    }
+
+    const t = spawnRedox(['test', ...selection, '--no-app', 'features_test.lua'], { cwd: dir });
+    assert.equal(await t.exited, 0, t.stdout() + t.stderr());
+
+    // build reads the list the same way: the third name is checked as a feature of its own.
+    const b = spawnRedox(['build', '--features', 'uuid,crypto', '--features', 'nosuch', '--out', 'x'], { cwd: dir });
+    assert.equal(await b.exited, 2);
+    assert.match(b.stderr(), /unknown feature "nosuch"/);
+    assert.ok(!fs.existsSync(path.join(dir, 'x')), 'nothing is built');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
