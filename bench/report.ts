@@ -40,5 +40,5 @@ export function renderWorkload(w: WorkloadResult): string {
 export function renderTargets(targets: Target[]): string {
   const rows = targets.map((t) => [t.workload, t.goal, t.reached, t.status]);
   const caveats = targets.filter((t) => t.caveat).map((t) => `  - ${t.workload}: ${t.caveat}`);
-  return ['Targets (issues 6 and 10)', table(['', 'target', 'reached', ''], rows, 3), ...caveats].join('\n') + '\n';
+  return ['Targets', table(['', 'target', 'reached', ''], rows, 3), ...caveats].join('\n') + '\n';
 }

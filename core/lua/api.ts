@@ -12,11 +12,10 @@ interface FastBuffer extends Buffer {
   utf8Slice(start: number, end: number): string;
 }
 
+// Only the values the host compares against (lua.h has the rest: error statuses 2-4, type tags
+// 7-8 for userdata and threads).
 export const LUA_OK = 0;
 export const LUA_YIELD = 1;
-export const LUA_ERRRUN = 2;
-export const LUA_ERRSYNTAX = 3;
-export const LUA_ERRMEM = 4;
 
 export const T_NONE = -1;
 export const T_NIL = 0;
@@ -26,8 +25,6 @@ export const T_NUMBER = 3;
 export const T_STRING = 4;
 export const T_TABLE = 5;
 export const T_FUNCTION = 6;
-export const T_USERDATA = 7;
-export const T_THREAD = 8;
 
 export const LUA_REGISTRYINDEX = -1001000;
 export const upvalueIndex = (i: number) => LUA_REGISTRYINDEX - i;
