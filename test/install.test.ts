@@ -40,6 +40,9 @@ describe('npm install of the packed tarball', { timeout: 30 * 60_000 }, () => {
       assert.ok(files.has(needed), `the tarball lacks ${needed}`);
     }
     for (const f of files) assert.doesNotMatch(f, /^(test|bench)\/|^features\/.*\.test\.ts$|^build\/.*\.test\.js$|^build\/(test|bench)\//, `the tarball ships ${f}`);
+    // Sources ship for what `redox build` bundles into binaries; tooling ships compiled only.
+    assert.ok(files.has('build/core/tooling/build/pipeline.js') && files.has('core/runtime/server.ts'));
+    for (const f of files) assert.doesNotMatch(f, /^core\/tooling\/.*\.ts$/, `the tarball ships the tooling source ${f}`);
     const install = spawnSync(NPM, ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball],
       { cwd: outside, env, encoding: 'utf8', timeout: 25 * 60_000 });
     assert.equal(install.status, 0, `npm install failed:\n${install.stdout}\n${install.stderr}`);
