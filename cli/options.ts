@@ -26,6 +26,18 @@ export function selectionOptions(cmd: Command, fallback: string): Command {
     .option('--distro <name>', 'the features of this distro (see `redox distros`)');
 }
 
+/** In a built binary, --features and --distro are refused with the reason (its features were
+ *  fixed at build) rather than commander's bare "unknown option". Hidden from --help. */
+export function fixedSelectionOptions(cmd: Command, features: string[]): Command {
+  const refuse = (flag: string) => (): never => {
+    throw new RedoxError('REDOX_USAGE', `${flag} is for the development CLI: this binary's features were fixed when it was built (${features.join(', ') || 'none'})`,
+      'to run with other features, rebuild it (redox build --features a,b) or use redox serve/run --features a,b');
+  };
+  return cmd
+    .addOption(new Option('--features <list>').hideHelp().argParser(refuse('--features')))
+    .addOption(new Option('--distro <name>').hideHelp().argParser(refuse('--distro')));
+}
+
 export function selectionValues(opts: Record<string, any>): Selection {
   return { features: opts.features as string[] | undefined, distro: opts.distro as string | undefined };
 }

@@ -12,16 +12,16 @@ import { HTTP_ENV, resolveHttpSettings } from '../core/runtime/http/settings';
 import { StaticSource } from '../core/runtime/http/static-files';
 import { parseWorkers, reportListening, startHeartbeat, WorkerSpec, workerSpec } from '../core/runtime/workers';
 import {
-  featureSettingOptions, featureSettingValues, limitOptions, limitValues, listenOptions, listenValues, onShutdown, parsePort,
+  featureSettingOptions, featureSettingValues, fixedSelectionOptions, limitOptions, limitValues, listenOptions, listenValues, onShutdown, parsePort,
   Selection, selectionOptions, selectionValues,
 } from './options';
 
 /** What the entry point (the development CLI, or a built binary's main) gives the commands. */
 export interface RuntimeEntry {
-  /** The runtime for the selection flags. A binary's features are fixed at build: it offers no
+  /** The runtime for the selection flags. A binary's features are fixed at build: it refuses
    *  --features/--distro (see `selectable`) and ignores the argument. */
   profile(flags: Selection): RuntimeProfile;
-  /** Whether --features/--distro are offered (development CLI) or fixed (binary). */
+  /** Whether --features/--distro are offered (development CLI) or refused (binary). */
   selectable: boolean;
   /** Turns a target into an app; the development CLI compiles TypeScript here. */
   app(target: string | undefined): AppSource;
@@ -56,6 +56,7 @@ export function addRuntimeCommands(program: Command, entry: RuntimeEntry): void 
     .option('--admin-host <address>', 'address of the admin listener [env: REDOX_ADMIN_HOST, default: 127.0.0.1]');
   featureSettingOptions(serve, entry.features);
   if (entry.selectable) selectionOptions(serve, DEV_SELECTION_DEFAULT);
+  else fixedSelectionOptions(serve, entry.features.map((f) => f.name).sort());
   serve.action(async (target: string | undefined, opts: Record<string, any>) => {
     const listen = listenValues(opts);
     const spec: WorkerSpec = {
@@ -84,6 +85,7 @@ export function addRuntimeCommands(program: Command, entry: RuntimeEntry): void 
     .passThroughOptions();
   featureSettingOptions(run, entry.features);
   if (entry.selectable) selectionOptions(run, DEV_SELECTION_DEFAULT);
+  else fixedSelectionOptions(run, entry.features.map((f) => f.name).sort());
   run.action(async (script: string, args: string[], opts: Record<string, any>) => {
     const profile = entry.profile(selectionValues(opts));
     const app = entry.app(script);

@@ -142,6 +142,9 @@ test('a new feature is one folder plus one features.json entry: the dev CLI runs
       assert.equal(inBinary.get(flag), inDev.get(flag), `${flag} in the binary's serve`);
     }
     assert.ok(inDev.has('--features') && !inBinary.has('--features') && !inBinary.has('--distro'));
+    const refused = spawnRedox(['serve', '--features', 'uuid'], { bin: [binary], cwd: empty });
+    assert.equal(await refused.exited, 2);
+    assert.match(refused.stderr(), /--features is for the development CLI: this binary's features were fixed when it was built \(recipe_probe\)/);
   } finally {
     fs.rmSync(project, { recursive: true, force: true });
     fs.rmSync(empty, { recursive: true, force: true });
