@@ -30,6 +30,15 @@ export function profileFor(features: string[]): RuntimeProfile {
 export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', pretty: false, write: (t) => lines.push(...t.trimEnd().split('\n')) });
+  // Lines are written as they are logged, so a test sees a request's line once it has its
+  // response (a real logger batches them: test/log.test.ts).
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    const emit = log[level];
+    log[level] = (msg, fields) => {
+      emit(msg, fields);
+      log.flush();
+    };
+  }
   return Object.assign(log, { lines });
 }
 
