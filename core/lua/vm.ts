@@ -50,7 +50,7 @@ export class LuaVM {
     this.threads.clear();
   }
 
-  /** Wraps string.rep so a result that would not fit under the heap limit is refused before
+  /** Wraps string.rep and table.concat so a result that would not fit under the heap limit is refused before
    *  the wasm heap grows for it (one C call, where no hook runs; wasm memory never shrinks). */
   private installAllocationCheck(): void {
     const { raw } = this.api;
