@@ -21,11 +21,12 @@ interface Sentinels {
   nullMt: number;
   arrayMt: number;
 }
-const sentinelsByVm = new WeakMap<object, Sentinels>();
+// One entry: a process runs one VM at a time (a new one after a reboot).
+let cachedFor: LuaApi | null = null;
+let cached: Sentinels | null = null;
 
 function sentinelsOf(api: LuaApi, L: LuaState): Sentinels {
-  let s = sentinelsByVm.get(api);
-  if (s !== undefined) return s;
+  if (cachedFor === api && cached !== null) return cached;
   const raw = api.raw;
   api.getField(L, LUA_REGISTRYINDEX, JSON_NULL_KEY);
   const nullPtr: number = raw._lua_topointer(L, -1);
@@ -33,9 +34,12 @@ function sentinelsOf(api: LuaApi, L: LuaState): Sentinels {
   api.getField(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY);
   const arrayMt: number = raw._lua_topointer(L, -1);
   raw._lua_settop(L, nullMt !== 0 ? -4 : -3);
-  s = { nullPtr, nullMt, arrayMt };
+  const s = { nullPtr, nullMt, arrayMt };
   // Only a complete set is kept (json.lua registers both while the VM boots).
-  if (nullPtr !== 0 && nullMt !== 0 && arrayMt !== 0) sentinelsByVm.set(api, s);
+  if (nullPtr !== 0 && nullMt !== 0 && arrayMt !== 0) {
+    cachedFor = api;
+    cached = s;
+  }
   return s;
 }
 
@@ -96,6 +100,26 @@ class Walk {
     return '"' + (heap as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(ptr, ptr + len) + '"';
   }
 
+  /** The key at -2: short printable ASCII keys (most of them) are read byte by byte, which is
+   *  cheaper than a decoding call for a few characters. */
+  private key(): string {
+    const { api, raw, L } = this;
+    const lenPtr = api.resultCountPtr;
+    const ptr: number = raw._lua_tolstring(L, -2, lenPtr);
+    const len = raw.HEAPU32[lenPtr >> 2];
+    if (len <= 8) {
+      const heap = api.heap();
+      let key = '';
+      for (let i = ptr, end = ptr + len; i < end; i++) {
+        const b = heap[i];
+        if (b >= 0x80) return api.toString(L, -2)!;
+        key += String.fromCharCode(b);
+      }
+      return key;
+    }
+    return api.toString(L, -2)!;
+  }
+
   private table(idx: number, depth: number): string {
     const { raw, L, sentinels, path } = this;
     let marked = false;
@@ -113,8 +137,8 @@ class Walk {
     }
     if (depth > this.maxDepth) throw new JsonEncodeError(`nesting deeper than ${this.maxDepth} levels`);
     raw._luaL_checkstack(L, 6, 0);
-    // Object members as parallel key/text lists, kept sorted by inserting in place (tables are
-    // mostly small); array items by index.
+    // Object members as parallel key/text lists, sorted afterwards in place (tables are mostly
+    // small); array items by index.
     const keys: string[] = [];
     const texts: string[] = [];
     let items: string[] | undefined;
@@ -132,16 +156,8 @@ class Walk {
         throw err;
       }
       if (kt === T_STRING) {
-        const key = this.api.toString(L, -2)!;
-        let at = keys.length;
-        while (at > 0 && keys[at - 1] > key) at--;
-        if (at === keys.length) {
-          keys.push(key);
-          texts.push(encoded);
-        } else {
-          keys.splice(at, 0, key);
-          texts.splice(at, 0, encoded);
-        }
+        keys.push(this.key());
+        texts.push(encoded);
       } else if (kt === T_NUMBER && raw._lua_isinteger(L, -2) && raw._lua_tointegerx(L, -2, 0) > 0n) {
         const i = Number(raw._lua_tointegerx(L, -2, 0));
         (items ??= [])[i - 1] = encoded;
@@ -163,12 +179,41 @@ class Walk {
       return items === undefined ? '[]' : '[' + items.join(',') + ']';
     }
     if (keys.length === 0) return '{}';
+    sortTogether(keys, texts);
     let out = '{';
     for (let i = 0; i < keys.length; i++) {
       if (i > 0) out += ',';
       out += quoteKey(keys[i]) + ':' + texts[i];
     }
     return out + '}';
+  }
+}
+
+/** Sorts keys (code unit order), moving each key's text with it: insertion sort for the usual
+ *  few keys, Array#sort on an index for many. */
+function sortTogether(keys: string[], texts: string[]): void {
+  if (keys.length > 16) {
+    const order = keys.map((_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+    const k = order.map((i) => keys[i]);
+    const t = order.map((i) => texts[i]);
+    for (let i = 0; i < k.length; i++) {
+      keys[i] = k[i];
+      texts[i] = t[i];
+    }
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i];
+    if (keys[i - 1] <= k) continue;
+    const t = texts[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > k) {
+      keys[j + 1] = keys[j];
+      texts[j + 1] = texts[j];
+      j--;
+    }
+    keys[j + 1] = k;
+    texts[j + 1] = t;
   }
 }
 
