@@ -3,15 +3,11 @@
 // Lua as an extra module through the feature contract (`extraModules`).
 export const LRU_CACHE_LUA = String.raw`
 local cache = ...
-local mtype, error, tostring = math.type, error, tostring
-
 local lru_cache = {}
 
---- An LRU cache holding at most max entries (and at most cache's default max_bytes).
+--- An LRU cache holding at most max entries (and at most cache's default max_bytes). The host
+--- checks max (an integer >= 1; 3.0 counts) and raises at the caller's line.
 function lru_cache.create(max)
-  if mtype(max) ~= "integer" or max < 1 then
-    error("lru_cache.create(max): max must be an integer >= 1 (the most entries kept), got " .. tostring(max), 2)
-  end
   return cache.new({ max_entries = max })
 end
 
