@@ -315,7 +315,7 @@ describe('cache', () => {
               math.type(c:get("i")), math.type(n), math.type(c:incr("i", 2.0)), math.type(c:incr("i"))}
     `);
     assert.deepEqual(r, [3, 2, 'float', 'integer', 'float', 'float', 'float']);
-    await assert.rejects(lua.run('\nlru_cache.create(2.5)'), /snippet\d+\.lua:2: cache.new: max_entries must be a positive integer, got 2.5/);
+    await assert.rejects(lua.run('\nlru_cache.create(2.5)'), /snippet\d+\.lua:2: lru_cache.create\(max\): max must be an integer >= 1 \(the most entries kept\), got 2.5/);
     await assert.rejects(lua.run('local c = cache.new{}\nc:set("k", {f = print})'), /snippet\d+\.lua:2: cannot pass a Lua function to the host/);
   });
 
