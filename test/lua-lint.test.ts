@@ -65,8 +65,11 @@ stds.redox_features = { read_globals = ${JSON.stringify(featureGlobals()).replac
 }
 
 test('luacheck is installed (apt lua-check; .ci/run installs it)', async () => {
-  const { stdout } = await run('luacheck', ['--version']);
-  assert.match(stdout, /Luacheck: \d/);
+  const found = await run('luacheck', ['--version']).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') assert.fail('luacheck is not installed: apt-get install lua-check (bash .ci/run installs it)');
+    throw err;
+  });
+  assert.match(found.stdout, /Luacheck: \d/);
 });
 
 test('every Lua source in the repository passes luacheck', async () => {
