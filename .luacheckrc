@@ -34,6 +34,6 @@ files["core/lua/prelude"] = {
   globals = { "os", "debug", "string", "dofile", "loadfile", "load", "collectgarbage", "print", "coroutine", "package", "require" },
 }
 files["core/lua/boot"] = { globals = { "print" } }
-files["core/lua/alloc-check"] = { globals = { "string" } } -- probes string.rep
+files["core/lua/alloc-check"] = { globals = { "string", "table" } } -- wraps string.rep (and table.concat)
 -- The heap calibration keeps its garbage in a global so it survives between the two calls.
 files["core/lua/vm.ts"] = { globals = { "KEEP" } }
