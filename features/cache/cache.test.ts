@@ -306,6 +306,19 @@ describe('cache', () => {
     await assert.rejects(lua.run('local c = cache.new{}\nc:get_or_set("k", 1, "nope")'), /snippet\d+\.lua:2: cache:get_or_set\(key, ttl, fn\): fn must be a function/);
   });
 
+  it('takes a whole float where an integer is needed, and keeps floats floats', async () => {
+    const r = await lua.run(`
+      local c = cache.new{max_entries = 3.0}
+      c:set("f", 2.0); c:set("i", 2)
+      local n = c:incr("n", 1.0)
+      return {c:stats().max_entries, lru_cache.create(2.0):stats().max_entries, math.type(c:get("f")),
+              math.type(c:get("i")), math.type(n), math.type(c:incr("i", 2.0)), math.type(c:incr("i"))}
+    `);
+    assert.deepEqual(r, [3, 2, 'float', 'integer', 'float', 'float', 'float']);
+    await assert.rejects(lua.run('\nlru_cache.create(2.5)'), /snippet\d+\.lua:2: lru_cache.create\(max\): max must be an integer >= 1 \(the most entries kept\), got 2.5/);
+    await assert.rejects(lua.run('local c = cache.new{}\nc:set("k", {f = print})'), /snippet\d+\.lua:2: cannot pass a Lua function to the host/);
+  });
+
   it('releases private caches that Lua collects and keeps working', async () => {
     await lua.run('collectgarbage(); collectgarbage()');
     const before = liveCount();
