@@ -68,7 +68,7 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-async function servesSeed(m: { file: string; path: string }, runner: string[] = [], startMs = 30_000): Promise<void> {
+async function servesSeed(m: { file: string; path: string }, runner: string[] = [], startMs = 60_000): Promise<void> {
   const p = runIsolated(m, ['serve', 'app.lua', '--port', '0'], runner);
   try {
     const url = await listeningUrl(p, startMs);
