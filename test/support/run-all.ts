@@ -38,7 +38,7 @@ const concurrency = Number(process.env.REDOX_TEST_CONCURRENCY) || Math.max(4, 2 
 
 // Arguments: node's own --test-reporter=X / --test-reporter-destination=Y pairs (default: spec
 // to stdout) and --test-name-pattern=P; any other argument keeps only the files whose path
-// contains it (`npm test -- sqlite build`).
+// under build/ contains it (`npm test -- sqlite build`).
 const reporters: string[] = [];
 const destinations: string[] = [];
 const patterns: string[] = [];
@@ -51,7 +51,7 @@ for (const arg of process.argv.slice(2)) {
   else only.push(arg);
 }
 if (!reporters.length) reporters.push('spec');
-const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
+const selected = only.length ? files.filter((f) => only.some((o) => path.relative(out, f).includes(o))) : files;
 
 type Reporter = Parameters<ReturnType<typeof run>['compose']>[0];
 
