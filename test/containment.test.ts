@@ -158,7 +158,7 @@ let binary = '';
 const built: Launcher = (extra) => spawnRedox(['serve', 'app.lua', ...FLAGS, ...extra], { cwd: BIN_DIR, bin: [binary] });
 describe('built binary', () => {
   before(async () => {
-    const fixture = await withTimeout('redox build', builtFixture({ args: ['--features', 'sqlite,uuid'] }), 300_000);
+    const fixture = await withTimeout('redox build', builtFixture({ args: ['--features', 'sqlite,uuid'] }), 30 * 60_000); // a cold cache compiles an addon
     binary = path.join(fixture.out, 'redox-custom');
     fs.mkdirSync(BIN_DIR);
     fs.writeFileSync(path.join(BIN_DIR, 'app.lua'), RUNAWAY_APP);
