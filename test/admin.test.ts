@@ -126,12 +126,15 @@ describe('admin listener', { timeout: 300_000 }, () => {
   it('refuses an admin port that is taken with REDOX_PORT_IN_USE', async () => {
     const busy = http.createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
-    const taken = (busy.address() as import('node:net').AddressInfo).port;
-    const app = write('busy.lua', 'get("/", function() return "x" end)');
-    const p = serve([app, '--port', '0', '--admin-port', String(taken)]);
-    assert.equal(await p.exited, 1);
-    assert.match(p.stderr(), /admin port \d+ is already in use/);
-    assert.match(p.stderr(), /REDOX_PORT_IN_USE/);
-    busy.close();
+    try {
+      const taken = (busy.address() as import('node:net').AddressInfo).port;
+      const app = write('busy.lua', 'get("/", function() return "x" end)');
+      const p = serve([app, '--port', '0', '--admin-port', String(taken)]);
+      assert.equal(await p.exited, 1);
+      assert.match(p.stderr(), /admin port \d+ is already in use/);
+      assert.match(p.stderr(), /REDOX_PORT_IN_USE/);
+    } finally {
+      busy.close();
+    }
   });
 });
