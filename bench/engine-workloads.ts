@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { measureHostCalls } from './hostcalls';
 import { place } from './machine';
+import { peerNodeFor } from './peer-node';
 import { Contender, measureGroup, Row } from './measure';
 import { ServerSpec } from './server';
 import { geometricMean, TFB_TYPES, writeTfbApps } from './tfb';
@@ -27,9 +28,11 @@ export async function seed(ctx: BenchContext): Promise<WorkloadResult> {
   const app = path.join(ctx.apps.dir, 'seed.lua');
   fs.writeFileSync(app, SEED_LUA);
   const baseline = ctx.opts.baseline;
+  const peer = peerNodeFor(ctx.redox.webBinary);
   const before = (env: Record<string, string>): ServerSpec => ({ cmd: baseline!, args: ['serve', app], env });
   const contenders: Contender[] = [
-    { name: 'node:http', cores: p.server, spec: { cmd: process.execPath, args: [ctx.apps.nodeHttp] } },
+    { name: 'node:http', cores: p.server, spec: { cmd: peer.node, args: [ctx.apps.nodeHttp] } },
+    ...(peer.node !== process.execPath ? [{ name: `node:http on ${process.version}`, cores: p.server, spec: { cmd: process.execPath, args: [ctx.apps.nodeHttp] } }] : []),
     { name: 'Redox (defaults: info logs)', cores: p.server, spec: ctx.redox.serve(app, ['uuid'], [], INFO) },
     { name: 'Redox (warn)', cores: p.server, spec: ctx.redox.serve(app, ['uuid'], [], WARN) },
     ...(baseline ? [
@@ -42,6 +45,7 @@ export async function seed(ctx: BenchContext): Promise<WorkloadResult> {
     id: 'seed', title: 'SEED: get("/", function() return json.encode({id=1, name="Alice", uuid=uuid.v4()}) end)', rows, reference: 'node:http',
     notes: [
       p.server ? `server pinned to core ${p.server}, wrk (1 thread) to core ${p.load}` : 'nothing pinned',
+      `node:http runs on ${peer.version}, the binary's Node (the reference for the ratios)${peer.note ? `; ${peer.note}` : ''}`,
       `wrk -t1 -c${CONNECTIONS}; ${ctx.opts.rounds} x ${ctx.opts.duration} s rounds, interleaved; medians. Budgets on (defaults) in every Redox row; info logs go to /dev/null`,
       ...(baseline ? [`"before" rows: ${baseline}`] : ['pass --baseline <older redox-web binary> to measure an earlier build beside this one']),
       ...ratioNotes(rows, 'node:http'),
@@ -61,6 +65,11 @@ export async function tfb(ctx: BenchContext): Promise<WorkloadResult> {
   const p = place(ctx.machine, 1);
   const files = writeTfbApps(ctx.apps.dir);
   const nodeModules = path.join(ctx.root, 'node_modules');
+  const peer = peerNodeFor(ctx.redox.webBinary);
+  // The installed better-sqlite3 fits the bench's Node; on the binary's Node, its cached build.
+  const sameNode = peer.node === process.execPath || peer.sqliteAddon !== undefined;
+  const peerNode = sameNode ? peer.node : process.execPath;
+  const addonEnv: Record<string, string> = peer.sqliteAddon && peerNode === peer.node ? { TFB_SQLITE_ADDON: peer.sqliteAddon } : {};
   const rows: Row[] = [];
   const ratios: { id: string; rps: number; cpu: number }[] = [];
   for (const type of TFB_TYPES) {
@@ -68,7 +77,7 @@ export async function tfb(ctx: BenchContext): Promise<WorkloadResult> {
     const redoxName = `${type.id}: Redox`;
     const nodeName = `${type.id}: node:http`;
     const contenders: Contender[] = [
-      { name: nodeName, cores: p.server, path: type.path, spec: { cmd: process.execPath, args: [files.node], env: { NODE_PATH: nodeModules, TFB_DB: files.nodeDb } } },
+      { name: nodeName, cores: p.server, path: type.path, spec: { cmd: peerNode, args: [files.node], env: { NODE_PATH: nodeModules, TFB_DB: files.nodeDb, ...addonEnv } } },
       { name: redoxName, cores: p.server, path: type.path, spec: ctx.redox.serve(files.lua, ['sqlite'], [], { ...WARN, TFB_DB: files.luaDb }) },
     ];
     const measured = await measureGroup(contenders, loadFor(ctx, p.load), ctx.say);
@@ -79,6 +88,7 @@ export async function tfb(ctx: BenchContext): Promise<WorkloadResult> {
   const notes = [
     p.server ? `server pinned to core ${p.server}, wrk (1 thread) to core ${p.load}` : 'nothing pinned',
     'the same app written as a user would, in Lua (sqlite feature) and on node:http + better-sqlite3, each on its own copy of the database; Redox with REDOX_LOG_LEVEL=warn, budgets on',
+    `node:http + better-sqlite3 runs on ${peerNode === process.execPath ? process.version : peer.version}${sameNode ? '' : ` (no better-sqlite3 build for the binary's Node ${peer.version} in the build cache)`}`,
     ...ratios.map((x) => `${x.id}: Redox ${x.rps.toFixed(2)}x node:http (req/CPU-s ${x.cpu.toFixed(2)}x)`),
   ];
   if (ratios.length === TFB_TYPES.length) {

@@ -7,7 +7,8 @@ export interface BenchOptions {
   rounds: number;
   /** Seconds per measured round. */
   duration: number;
-  /** Seconds of unrecorded load before the rounds (JIT, pools, caches). */
+  /** Seconds of unrecorded load before the rounds (JIT, pools, caches). 8 by default: V8 was
+   *  still compiling the request path with TurboFan (about 12% of the CPU) 2 to 8 s into a run. */
   warmup: number;
   /** Runs of the cold-start workload. */
   coldRuns: number;
@@ -19,7 +20,7 @@ export interface BenchOptions {
   baseline?: string;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--only w1,w3] [--rounds N] [--duration S] [--no-install] [--baseline BINARY]
+const USAGE = `usage: npm run bench -- [--quick] [--only w1,w3] [--rounds N] [--duration S] [--warmup S] [--no-install] [--baseline BINARY]
   w1 JSON + uuid v4 vs peers   w2 waiting on a 100 ms upstream (500 connections)
   w3 cache 1k vs 1M entries    w4 cold start                    w5 workers 2 vs 1
   seed  the seed's json.encode handler vs node:http, info and warn logging (--baseline: an older binary beside it)
@@ -27,7 +28,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--only w1,w3] [--rounds N] [--
   calls cost of one host call from Lua (uuid, json.encode, db:get, db:query)`;
 
 export function parseOptions(argv: string[]): BenchOptions {
-  const opts: BenchOptions = { rounds: 5, duration: 3, warmup: 2, coldRuns: 10, only: new Set(WORKLOADS), quick: false, noInstall: false };
+  const opts: BenchOptions = { rounds: 5, duration: 3, warmup: 8, coldRuns: 10, only: new Set(WORKLOADS), quick: false, noInstall: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -39,6 +40,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (arg === '--only') opts.only = parseOnly(value());
     else if (arg === '--rounds') opts.rounds = positive(arg, value());
     else if (arg === '--duration') opts.duration = positive(arg, value());
+    else if (arg === '--warmup') opts.warmup = positive(arg, value());
     else if (arg === '--no-install') opts.noInstall = true;
     else if (arg === '--baseline') opts.baseline = value();
     else if (arg === '-h' || arg === '--help') throw new Error(USAGE);

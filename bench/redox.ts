@@ -14,6 +14,8 @@ export interface Redox {
   kind: 'binary' | 'cli';
   /** One line for the report: what ran, and why. */
   describe: string;
+  /** The web binary, when Redox runs as binaries. */
+  webBinary?: string;
   /** A server serving `app` with these features and extra `serve` flags. */
   serve(app: string, features: string[], flags?: string[], env?: Record<string, string>): ServerSpec;
 }
@@ -36,7 +38,7 @@ export function prepareRedox(root: string, needFull: boolean, say: (t: string) =
     binaries[distro] = r.binary;
   }
   return {
-    kind: 'binary', describe: `binaries from \`redox build\` in bench/.dist (${Object.keys(binaries).join(', ')})`,
+    kind: 'binary', describe: `binaries from \`redox build\` in bench/.dist (${Object.keys(binaries).join(', ')})`, webBinary: binaries.web,
     serve: (app, features, flags = [], env = {}) => {
       const distro = features.every((f) => DISTROS.web.includes(f)) ? 'web' : 'full';
       if (!binaries[distro]) throw new Error(`the bench did not build the ${distro} binary that ${app} needs (features: ${features.join(', ')})`);

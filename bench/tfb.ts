@@ -89,7 +89,7 @@ return app
 export const TFB_NODE = String.raw`
 const http = require('node:http');
 const Database = require('better-sqlite3');
-const db = new Database(process.env.TFB_DB);
+const db = new Database(process.env.TFB_DB, process.env.TFB_SQLITE_ADDON ? { nativeBinding: process.env.TFB_SQLITE_ADDON } : {});
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 const byId = db.prepare('SELECT id, randomNumber FROM World WHERE id = ?');

@@ -16,11 +16,15 @@ interface BuildFlags {
   node?: string; nodeVersion?: string; target?: string; strip: boolean; with: string[]; budget?: string; json?: boolean; image?: string | true;
 }
 
-/** Each step with its time: rewritten in place on a terminal, one plain line per step otherwise. */
+/** Each step with its time: rewritten in place on a terminal, one plain line per step otherwise.
+ *  Several binaries build side by side, so the in-place line is shown for a single one only. */
 export function progressPrinter(write: (t: string) => void, tty: boolean): (e: BuildEvent) => void {
+  let live = tty;
   return (e) => {
-    if (e.kind === 'plan') write(`building ${e.targets.map((t) => t.name).join(', ')} into ${e.outDir} (base ${e.node})\n`);
-    else if (e.kind === 'begin') { if (tty) write(`  ${e.target}  ${e.step} ...`); }
+    if (e.kind === 'plan') {
+      live = tty && e.targets.length === 1;
+      write(`building ${e.targets.map((t) => t.name).join(', ')} into ${e.outDir} (base ${e.node})\n`);
+    } else if (e.kind === 'begin') { if (live) write(`  ${e.target}  ${e.step} ...`); }
     else if (e.kind === 'end') write(`${tty ? '\r\x1b[K  ' : ''}${e.target}  ${e.step.padEnd(6)} ${String(e.ms).padStart(6)} ms${e.detail ? `  ${e.detail}` : ''}\n`);
     else if (e.kind === 'skip') write(`${tty ? '  ' : ''}${e.target}  ${e.step} skipped: ${e.why}\n`);
     else if (e.kind === 'note') write(`${tty ? '\r\x1b[K' : ''}  ${e.message}\n`);

@@ -7,7 +7,7 @@ import type { Logger } from './runtime/log';
 
 export { sync, async, LuaArgumentError } from './lua/host';
 export type { HostFunction } from './lua/host';
-export { LuaFailure, LuaMulti } from './lua/marshal';
+export { LuaFailure, LuaFloat, LuaMulti } from './lua/marshal';
 export type { LuaValue } from './lua/marshal';
 export type { Logger } from './runtime/log';
 

@@ -77,7 +77,7 @@ async function finish(p: Spawned): Promise<{ code: number | string; stdout: stri
 
 async function serving<T>(p: Spawned, use: (url: string) => Promise<T>): Promise<T> {
   try {
-    return await use(await listeningUrl(p, 30_000));
+    return await use(await listeningUrl(p));
   } finally {
     p.child.kill('SIGTERM');
     await p.exited;
@@ -120,7 +120,9 @@ before(async () => {
   if (skip) return;
   // Independent builds run side by side; each distinct binary is built once per test run.
   const [all, custom, project] = await Promise.all([
-    builtFixture({ args: ['--all-distros'] }),
+    // --node-version 26 (the default line, so AGAIN's default build must match it byte for byte):
+    // node-base.test.ts checks this `web` binary as its Node 26 one.
+    builtFixture({ args: ['--all-distros', '--node-version', '26'] }),
     builtFixture({ args: ['--features', 'sqlite,uuid'] }),
     builtFixture({ args: ['--name', 'svc'], files: PROJECT_FILES }),
     mustBuild(['--distro', 'minimal', '--out', AGAIN]),

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
 import { RUNAWAY_APP, RUNAWAY_CASES, RunawayCase } from './support/runaways';
+import { builtFixture } from './support/binaries';
 
 const HANG_GUARD_MS = 30_000;
 // Graceful (hook) stops and forced (watchdog) stops both log one of these for the request.
@@ -150,21 +151,18 @@ test('serve --workers 2: a worker whose heartbeat stops is replaced (watchdog of
   }
 });
 
-// The built binary: the same app embedded, run from a folder with nothing else in it.
+// The built binary (shared with build.test.ts: sqlite,uuid), serving the same app from a folder
+// with nothing else in it.
 const BIN_DIR = path.join(TMP, 'bin');
 let binary = '';
-const built: Launcher = (extra) => spawnRedox(['serve', ...FLAGS, ...extra], { cwd: BIN_DIR, bin: [binary] });
+const built: Launcher = (extra) => spawnRedox(['serve', 'app.lua', ...FLAGS, ...extra], { cwd: BIN_DIR, bin: [binary] });
 describe('built binary', () => {
   before(async () => {
-    const b = spawnRedox(['build', '--features', 'sqlite', '--app', 'app.lua', '--out', path.join(TMP, 'dist'), '--name', 'runaway'], { cwd: TMP });
-    assert.equal(await withTimeout('redox build', b.exited, 300_000), 0, b.stderr());
+    const fixture = await withTimeout('redox build', builtFixture({ args: ['--features', 'sqlite,uuid'] }), 30 * 60_000); // a cold cache compiles an addon
+    binary = path.join(fixture.out, 'redox-custom');
     fs.mkdirSync(BIN_DIR);
-    binary = path.join(BIN_DIR, 'runaway');
-    fs.renameSync(path.join(TMP, 'dist', 'runaway'), binary);
-    fs.rmSync(path.join(TMP, 'dist'), { recursive: true, force: true });
+    fs.writeFileSync(path.join(BIN_DIR, 'app.lua'), RUNAWAY_APP);
   });
-  // Built binaries are ~90 MB: gone as soon as this suite ends.
-  after(() => fs.rmSync(BIN_DIR, { recursive: true, force: true }));
   runawaySuite('runaways', () => built);
   sigtermSuite('binary', () => built);
 });

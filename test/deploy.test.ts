@@ -35,7 +35,7 @@ async function validated(objects: any[]): Promise<Record<string, any>> {
   return byKind;
 }
 
-describe('redox deploy kubernetes', { timeout: 60_000 }, () => {
+describe('redox deploy kubernetes', { timeout: 300_000 }, () => {
   it('prints a Deployment, Service and HPA that validate, with probes, resources and hardening', async () => {
     const r = await redox(['deploy', 'kubernetes', '--name', 'shop', '--image', 'registry.example.com/shop:1.4',
       '--replicas', '3', '--workers', '4', '--memory-limit', '128MiB', '--shutdown-timeout', '20s']);

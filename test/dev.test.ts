@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
@@ -36,7 +36,7 @@ describe('redox dev with a TypeScript app', () => {
     fs.writeFileSync(path.join(dir, 'lib', 'suffix.ts'), 'export function suffix(): string {\n  return "!";\n}\n');
     fs.writeFileSync(app, tsApp('v1'));
     p = spawnRedox(['dev', 'app.ts', '--port', '0'], { cwd: dir, env: { NO_COLOR: '1' } });
-    url = await listeningUrl(p, 30_000);
+    url = await listeningUrl(p);
   });
   after(async () => {
     p.child.kill('SIGTERM');
@@ -91,7 +91,7 @@ describe('redox dev with a Lua app', () => {
     fs.writeFileSync(app, luaApp('"one"'));
     // --features before the app: the option takes one value, so app.lua stays the argument.
     p = spawnRedox(['dev', '--features', 'uuid', 'app.lua', '--port', '0'], { cwd: dir, env: { NO_COLOR: '1' } });
-    url = await listeningUrl(p, 30_000);
+    url = await listeningUrl(p);
   });
   after(async () => {
     p.child.kill('SIGTERM');

@@ -27,6 +27,15 @@ app:get("/bomb", function()
   for i = 1, 1e9 do t[i] = string.rep("x", 10000) .. i end
 end)
 app:get("/big-string", function() return tostring(#string.rep("x", 3 * 1024 * 1024 * 1024)) end)
+-- Small inputs, a huge result: one separator or one string repeated a million times.
+local parts = {}
+for i = 1, 1000000 do parts[i] = "" end
+local big = string.rep("y", 4096)
+local same = {}
+for i = 1, 100000 do same[i] = big end
+app:get("/concat-sep", function() return tostring(#table.concat(parts, string.rep("z", 4096))) end)
+app:get("/concat-same", function() return tostring(#table.concat(same)) end)
+app:get("/concat-ok", function() return tostring(#table.concat({ "a", 1, "b" }, ", ", 1, 3)) .. " " .. table.concat({}) end)
 return app
 `;
 
@@ -91,6 +100,19 @@ test('one allocation larger than the VM can hold fails that request only', async
   const res = await fetch(s.url + '/big-string');
   assert.equal(res.status, 500);
   assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
+});
+
+test('table.concat whose result would not fit is refused before it allocates, as a memory failure', async () => {
+  for (const path of ['/concat-sep', '/concat-same']) {
+    const rssBefore = process.memoryUsage().rss;
+    const res = await fetch(s.url + path);
+    // Refused before allocating: the wasm heap did not grow by the hundreds of MB asked for.
+    assert.ok(process.memoryUsage().rss - rssBefore < 200 * 1024 * 1024, `${path}: RSS grew by ${process.memoryUsage().rss - rssBefore} bytes`);
+    assert.equal(res.status, 500, path);
+    const entries = await logged(res.headers.get('x-request-id'));
+    assert.ok(entries.some((e) => e.msg === 'handler exceeded the Lua memory limit'), `${path}: ${JSON.stringify(entries)}`);
+  }
+  assert.equal(await (await fetch(s.url + '/concat-ok')).text(), '7 ');
 });
 
 test('an error in middleware is a 500 and the next request works', async () => {

@@ -18,7 +18,7 @@ async function redox(args: string[], cwd: string) {
 
 async function serving(p: Spawned, fn: (url: string) => Promise<void>): Promise<void> {
   try {
-    await fn(await listeningUrl(p, 30_000));
+    await fn(await listeningUrl(p));
   } finally {
     p.child.kill('SIGTERM');
     await p.exited;

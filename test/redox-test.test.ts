@@ -69,7 +69,7 @@ t.skip("not yet", function() error("never runs") end)
 `;
 
 describe('redox test', () => {
-  it('discovers test files, runs each in a fresh VM and reports one line per test with a summary', { timeout: 60_000 }, async () => {
+  it('discovers test files, runs each in a fresh VM and reports one line per test with a summary', { timeout: 180_000 }, async () => {
     const dir = project({
       'app.lua': APP,
       'users_test.lua': PASSING,
@@ -104,7 +104,7 @@ describe('redox test', () => {
     assert.match(none.stderr, /no test matched --filter "no such test"/);
   });
 
-  it('exits 1 on failure and explains each: a diff, the status with the handler error, the line', { timeout: 60_000 }, async () => {
+  it('exits 1 on failure and explains each: a diff, the status with the handler error, the line', { timeout: 180_000 }, async () => {
     const dir = project({
       'app.lua': APP,
       'fail_test.lua': [
@@ -127,7 +127,7 @@ describe('redox test', () => {
     assert.match(r.stdout, /^1 passed, 5 failed, 0 skipped \(2 files/m);
   });
 
-  it('uses the features serve would: --features, --distro and redox.json', { timeout: 60_000 }, async () => {
+  it('uses the features serve would: --features, --distro and redox.json', { timeout: 180_000 }, async () => {
     const dir = project({
       'uses_test.lua': 'test("uuid", function() t.ok(uuid.v4()) end)\ntest("sqlite", function() t.ok(sqlite.open(":memory:")) end)',
     });
@@ -143,7 +143,7 @@ describe('redox test', () => {
     assert.match(fromProject.stdout, /ok   uses_test\.lua > sqlite/);
   });
 
-  it('writes TAP and JUnit for CI', { timeout: 60_000 }, async () => {
+  it('writes TAP and JUnit for CI', { timeout: 180_000 }, async () => {
     const dir = project({
       'app.lua': APP,
       'a_test.lua': 'print("hello from a test")\ntest("passes", function() t.status(t.get("/users/1"), 200) end)\ntest("fails # hash", function() t.eq(1, 2) end)\nt.skip("later")',
@@ -181,7 +181,7 @@ describe('redox test', () => {
     assert.match(xml, /<system-out>hello from a test\n<\/system-out>/);
   });
 
-  it('says clearly when there is nothing to test or no app to call', { timeout: 60_000 }, async () => {
+  it('says clearly when there is nothing to test or no app to call', { timeout: 180_000 }, async () => {
     const empty = project({ 'README.md': 'nothing here' });
     const none = await redox(['test'], empty);
     assert.equal(none.code, 1);

@@ -18,7 +18,7 @@ describe('seed compatibility', () => {
     const server = spawnRedox(['serve', 'app.lua', '--features', 'distro-web,cache', '--port', '0'],
       { cwd: dir, env: { REDOX_ALLOW_HOSTS: 'allowed.invalid', REDOX_LOG_LEVEL: 'info' } });
     try {
-      const url = await listeningUrl(server, 30_000);
+      const url = await listeningUrl(server);
       const first = await httpGet(url + '/');
       assert.equal(first.status, 200, first.body);
       assert.match(first.body, /^Hello, World!\{/);

@@ -54,7 +54,7 @@ test('the binary serves its embedded files and app with no files beside it', { s
   assert.deepEqual(manifest.static, { files: 2, bytes: CSS.length + '<h1>home</h1>'.length });
   const p = run(['--port', '0']);
   try {
-    const url = await listeningUrl(p, 30_000);
+    const url = await listeningUrl(p);
     const css = await get(url, '/css/site.css');
     assert.equal(css.status, 200);
     assert.equal(css.body.toString(), CSS);

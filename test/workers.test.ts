@@ -27,7 +27,7 @@ function children(p: Spawned): number[] {
   });
 }
 
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = fn();
@@ -114,7 +114,7 @@ test('SIGTERM on a busy machine: every accepted request completes (no resets), t
     const agent = new http.Agent({ keepAlive: false, maxSockets: 500 });
     const inflight = Array.from({ length: 100 }, () => get(url + '/slow', agent).catch((err: Error & { code?: string }) => ({ status: 0, body: err.code ?? err.message })));
     // Every request is inside a handler (accepted by a worker) before the signal.
-    await until('100 requests in handlers', () => (p.stdout().split('\n').filter((l) => l === 'arrived').length >= 100 ? true : undefined), 30_000);
+    await until('100 requests in handlers', () => (p.stdout().split('\n').filter((l) => l === 'arrived').length >= 100 ? true : undefined), 120_000);
     p.child.kill('SIGTERM');
     const results = await Promise.all(inflight);
     const failures = results.filter((r) => r.status !== 200 || r.body !== 'done');

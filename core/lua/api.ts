@@ -40,6 +40,56 @@ export interface RawLua {
   [name: `_lua${string}`]: (...args: any[]) => any;
 }
 
+type InvokeVii = (index: number, a: number, b: number) => void;
+
+/**
+ * emscripten's `invoke_vii`, the JS trampoline every setjmp-protected call of Lua goes through
+ * (lua_resume, lua_pcall: at least once per request). The generated one reaches stackSave
+ * through an assertion wrapper and reads the function table twice per call; this one calls the
+ * exports directly, with the same semantics: a longjmp arrives as a thrown number, which
+ * restores the stack and sets the threw flag.
+ */
+class FastInvoke {
+  private table: { get(i: number): (a: number, b: number) => void; length: number } | null = null;
+  /** The table's entries as of instantiation: Lua's own C functions, which never change. */
+  private readonly mirror: ((a: number, b: number) => void)[] = [];
+  private staticEntries = 0;
+  private stackSave: () => number = () => 0;
+  private stackRestore: (sp: number) => void = () => undefined;
+  private setThrew: (threw: number, value: number) => void = () => undefined;
+
+  constructor(private readonly generated: InvokeVii) {}
+
+  bind(exports: Record<string, any>): void {
+    const { __indirect_function_table: table, stackSave, stackRestore, setThrew } = exports;
+    if (!table || typeof stackSave !== 'function' || typeof stackRestore !== 'function' || typeof setThrew !== 'function') return;
+    this.stackSave = stackSave;
+    this.stackRestore = stackRestore;
+    this.setThrew = setThrew;
+    this.staticEntries = table.length;
+    this.table = table;
+  }
+
+  readonly call = (index: number, a: number, b: number): void => {
+    const table = this.table;
+    if (table === null) return this.generated(index, a, b);
+    const sp = this.stackSave();
+    try {
+      let fn = this.mirror[index];
+      if (fn === undefined) {
+        fn = table.get(index);
+        // Entries added later (addFunction) may be replaced: only the static ones are kept.
+        if (index < this.staticEntries) this.mirror[index] = fn;
+      }
+      fn(a, b);
+    } catch (e) {
+      this.stackRestore(sp);
+      if (e !== (e as number) + 0) throw e;
+      this.setThrew(1, 0);
+    }
+  };
+}
+
 /** One wasm instance hosting one Lua state, with helpers that move strings in and out of the
  *  wasm heap as bytes. */
 export class LuaApi {
@@ -58,8 +108,15 @@ export class LuaApi {
     const original = wa.instantiate;
     let exports: Record<string, unknown> | undefined;
     wa.instantiate = async (...args: unknown[]) => {
+      const imports = args[1] as { env?: Record<string, unknown> } | undefined;
+      let fast: FastInvoke | undefined;
+      if (imports?.env && typeof imports.env.invoke_vii === 'function') {
+        fast = new FastInvoke(imports.env.invoke_vii as InvokeVii);
+        imports.env = { ...imports.env, invoke_vii: fast.call };
+      }
       const result: any = await original.apply(wa, args);
       exports ??= (result.instance ?? result).exports;
+      fast?.bind(exports!);
       return result;
     };
     let wasm: LuaWasm;

@@ -31,10 +31,9 @@ host.set_registry(host.keys.jsonNull, null)
 -- Decoding ---------------------------------------------------------------------------------
 
 local function decode_error(s, pos, what)
-  local line, col = 1, 1
-  local last_nl = 0
+  local line, last_nl = 1, 0
   for nl in s:sub(1, pos - 1):gmatch("()\n") do line = line + 1; last_nl = nl end
-  col = pos - last_nl
+  local col = pos - last_nl
   error(format("json.decode: %s at position %d (line %d, column %d)", what, pos, line, col), 0)
 end
 
@@ -171,7 +170,7 @@ function json.decode(s, opts)
   local max_depth = (opts and opts.max_depth) or DEFAULT_DEPTH
   local ok, bad = utf8.len(s)
   if not ok then
-    local pcall_ok, err = pcall(decode_error, s, bad, "invalid UTF-8")
+    local _, err = pcall(decode_error, s, bad, "invalid UTF-8")
     error(err, 2)
   end
   local ok2, value, pos = pcall(decode_value, s, 1, 0, max_depth)

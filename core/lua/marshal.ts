@@ -8,7 +8,7 @@ import { REGISTRY } from './registry';
 
 export type LuaValue =
   | undefined | null | boolean | number | bigint | string | Buffer | Uint8Array
-  | LuaValue[] | { [key: string]: LuaValue } | LuaMulti | LuaFailure;
+  | LuaValue[] | { [key: string]: LuaValue } | LuaMulti | LuaFailure | LuaFloat;
 
 /** Several return values: `return new LuaMulti([a, b])` gives Lua `a, b`. */
 export class LuaMulti {
@@ -20,6 +20,14 @@ export class LuaFailure {
   constructor(readonly code: string, readonly message: string, readonly details?: Record<string, LuaValue>) {}
 }
 
+/** A Lua float. Numbers cross as JS numbers, so a float with an integral value (3.0) reaches
+ *  the host as 3 and an integral number returns to Lua as an integer: host checks such as
+ *  Number.isInteger accept 3.0, once, here. A feature that must keep 3.0 a float (a store)
+ *  reads with `{ floats: true }` and returns `new LuaFloat(n)`. */
+export class LuaFloat {
+  constructor(readonly value: number) {}
+}
+
 export const ARRAY_MT_KEY = REGISTRY.arrayMt;
 export const ERROR_MT_KEY = REGISTRY.errorMt;
 export const JSON_NULL_KEY = REGISTRY.jsonNull;
@@ -28,6 +36,9 @@ const MAX_DEPTH = 200;
 export interface ReadOptions {
   /** Strings arrive as Buffer (bytes) instead of UTF-8 text. */
   bytes?: boolean;
+  /** A float argument whose value is integral (3.0) arrives as a LuaFloat instead of 3.
+   *  Arguments only: numbers inside tables stay plain numbers. */
+  floats?: boolean;
 }
 
 export function pushValue(api: LuaApi, L: LuaState, value: LuaValue, depth = 0): number {
@@ -67,6 +78,10 @@ export function pushValue(api: LuaApi, L: LuaState, value: LuaValue, depth = 0):
     raw._luaL_checkstack(L, value.values.length + 2, 0);
     for (const v of value.values) pushValue(api, L, v, depth + 1);
     return value.values.length;
+  }
+  if (value instanceof LuaFloat) {
+    raw._lua_pushnumber(L, value.value);
+    return 1;
   }
   if (value instanceof LuaFailure) {
     raw._lua_pushnil(L);
@@ -140,8 +155,10 @@ export function readValue(api: LuaApi, L: LuaState, idx: number, opts?: ReadOpti
         const d: number = raw._lua_tonumberx(L, idx, 0);
         if (d >= -9007199254740991 && d <= 9007199254740991) return d;
         return raw._lua_tointegerx(L, idx, 0) as bigint;
+      } else {
+        const d: number = raw._lua_tonumberx(L, idx, 0);
+        return opts?.floats === true && depth === 0 && Number.isInteger(d) ? new LuaFloat(d) : d;
       }
-      return raw._lua_tonumberx(L, idx, 0);
     case T_STRING:
       return opts?.bytes ? api.toBytes(L, idx)! : api.toString(L, idx)!;
     case T_TABLE:

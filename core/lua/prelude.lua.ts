@@ -15,6 +15,8 @@ error_mt.__tostring = function(e)
   if e.code then return tostring(e.code) .. ": " .. tostring(e.message) end
   return tostring(e.message)
 end
+-- "failed: " .. err works as with lua-resty-* string errors.
+error_mt.__concat = function(a, b) return tostring(a) .. tostring(b) end
 host.set_registry(host.keys.errorMt, error_mt)
 local array_mt = {__name = "json.array"}
 host.set_registry(host.keys.arrayMt, array_mt)

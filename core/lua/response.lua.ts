@@ -2,7 +2,7 @@
 // (status, body, content type, headers), HTTP errors raised on purpose (redox.abort), and error
 // responses. The host frames the result; no table is built where a string suffices.
 export const RESPONSE_LUA = String.raw`
-local host, internal = ...
+local host = ...
 local json = require("redox.core.json")
 local cookies = require("redox.core.cookies")
 local M = {}
@@ -60,8 +60,8 @@ local function shape_table(res)
     if type(res.headers) ~= "table" then invalid("headers must be a table, got " .. type(res.headers)) end
     headers = {}
     for name, value in pairs(res.headers) do
-      if type(name) == "string" and SERVER_HEADERS[name:lower()] then
-        -- skipped on purpose
+      if type(name) == "string" and SERVER_HEADERS[name:lower()] then -- luacheck: ignore 542
+        -- skipped on purpose: the server sets these
       elseif type(value) == "table" then
         local list = {}
         for i, v in ipairs(value) do list[i] = check_header(name, v) end

@@ -50,7 +50,7 @@ export class LuaVM {
     this.threads.clear();
   }
 
-  /** Wraps string.rep so a result that would not fit under the heap limit is refused before
+  /** Wraps string.rep and table.concat so a result that would not fit under the heap limit is refused before
    *  the wasm heap grows for it (one C call, where no hook runs; wasm memory never shrinks). */
   private installAllocationCheck(): void {
     const { raw } = this.api;
@@ -94,7 +94,7 @@ export class LuaVM {
   /** Locates the heap counter (needed for the memory limit); false if it cannot be found. */
   calibrateHeapCounter(): Promise<boolean> {
     return this.heap.calibrate(async (grow) => {
-      const ref = this.compile(grow ? 'KEEP = {} for i = 1, 4000 do KEEP[i] = {i} end return collectgarbage("count")' : 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
+      const ref = this.compile(grow ? /* lua */ 'KEEP = {} for i = 1, 4000 do KEEP[i] = {i} end return collectgarbage("count")' : /* lua */ 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
       try {
         return await this.drive((T) => { this.pushRef(T, ref); return 1; }, (T, n) => this.result(T, n, 1) as number);
       } finally {

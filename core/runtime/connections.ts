@@ -8,14 +8,20 @@ import { Logger } from './log';
 import { Limits } from './limits';
 
 interface Tracked {
-  /** Requests started on this connection, and whether one is running now. */
-  served: number;
-  busy: boolean;
+  /** Whether a request has started on this connection. */
+  served: boolean;
 }
 
 export interface Connections {
   /** Stops accepting and resolves once every connection has closed (or after shutdownMs). */
   drain(): Promise<void>;
+  /** The server calls this for each request (cheaper than a second 'request' listener). */
+  started(socket: net.Socket): void;
+}
+
+/** node:http attaches the response in progress to its socket until the response finishes. */
+function answering(socket: net.Socket): boolean {
+  return (socket as { _httpMessage?: unknown })._httpMessage != null;
 }
 
 /** A status line for what node:http's parser refused. */
@@ -42,21 +48,13 @@ export function watchConnections(server: http.Server, limits: Limits, log: Logge
       return;
     }
     perIp.set(ip, held);
-    sockets.set(socket, { served: 0, busy: false });
+    sockets.set(socket, { served: false });
     socket.once('close', () => {
       sockets.delete(socket);
       const n = (perIp.get(ip) ?? 1) - 1;
       if (n > 0) perIp.set(ip, n);
       else perIp.delete(ip);
     });
-  });
-
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const t = sockets.get(req.socket);
-    if (!t) return;
-    t.served++;
-    t.busy = true;
-    res.once('close', () => { t.busy = false; });
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
@@ -70,14 +68,20 @@ export function watchConnections(server: http.Server, limits: Limits, log: Logge
     setTimeout(() => socket.destroy(), 1000).unref();
   });
 
+  const idle = (socket: net.Socket, t: Tracked) => t.served && !answering(socket);
+
   return {
+    started: (socket) => {
+      const t = sockets.get(socket);
+      if (t !== undefined) t.served = true;
+    },
     drain: () => new Promise<void>((resolve) => {
       // net.Server's close stops listening; http.Server's would also cut connections that were
       // accepted but whose request has not been read yet.
       net.Server.prototype.close.call(server);
       // Keep-alive connections idle between requests may go (clients retry those); the rest
       // finish their request, answered with `connection: close`.
-      for (const [socket, t] of sockets) if (t.served > 0 && !t.busy) socket.destroy();
+      for (const [socket, t] of sockets) if (idle(socket, t)) socket.destroy();
       const done = () => {
         clearInterval(poll);
         clearTimeout(timer);
@@ -86,7 +90,7 @@ export function watchConnections(server: http.Server, limits: Limits, log: Logge
         resolve();
       };
       const poll = setInterval(() => {
-        for (const [socket, t] of sockets) if (t.served > 0 && !t.busy) socket.destroy();
+        for (const [socket, t] of sockets) if (idle(socket, t)) socket.destroy();
         if (sockets.size === 0) done();
       }, 20);
       const timer = setTimeout(() => {

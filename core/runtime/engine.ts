@@ -121,7 +121,7 @@ export class Engine implements RequestEngine {
 
   /** A full garbage collection (after a request was stopped for its memory use). */
   async collect(): Promise<void> {
-    const ref = this.vm.compile('collectgarbage()', '=[gc]');
+    const ref = this.vm.compile(/* lua */ 'collectgarbage()', '=[gc]');
     try {
       await this.vm.drive((T) => { this.vm.pushRef(T, ref); return 1; }, () => undefined);
     } finally {

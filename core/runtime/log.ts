@@ -1,5 +1,7 @@
 // Structured logging: JSON lines when stdout is not a terminal, readable lines when it is.
-// Lines are batched and written once per event-loop turn so logging every request stays cheap.
+// Lines are batched so logging every request stays cheap: debug and info lines are written
+// within FLUSH_DELAY_MS (or at 64 KiB), warnings and errors at the end of the event-loop turn,
+// and whatever is pending when the process exits is written then.
 
 export const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type Level = Exclude<keyof typeof LEVELS, 'silent'>;
@@ -31,15 +33,30 @@ export function parseLevel(text: string | undefined): number {
 
 const COLORS: Record<Level, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
 
+/** How long debug and info lines may wait to be written together (a write per request would
+ *  cost more than building the line). */
+const FLUSH_DELAY_MS = 20;
+const FLUSH_BYTES = 64 * 1024;
+
+/** Loggers with lines not yet written: written when the process exits. */
+const unwritten = new Set<() => void>();
+let exitHooked = false;
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = parseLevel(options.level ?? process.env.REDOX_LOG_LEVEL);
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
   const write = options.write ?? ((text: string) => process.stdout.write(text));
   let buffer = '';
-  let scheduled = false;
+  let timer: NodeJS.Timeout | null = null;
+  let soon = false;
 
   const flush = () => {
-    scheduled = false;
+    if (timer !== null) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    soon = false;
+    unwritten.delete(flush);
     if (buffer === '') return;
     const text = buffer;
     buffer = '';
@@ -49,10 +66,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const emit = (level: Level, msg: string, fields?: Fields) => {
     if (LEVELS[level] < threshold) return;
     buffer += pretty ? prettyLine(level, msg, fields) : jsonLine(level, msg, fields);
-    if (buffer.length > 64 * 1024) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
+    if (buffer.length > FLUSH_BYTES) return flush();
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', () => { for (const f of [...unwritten]) f(); });
+    }
+    unwritten.add(flush);
+    // A warning or error goes out at the end of this turn, with the lines before it.
+    if (LEVELS[level] >= LEVELS.warn) {
+      if (!soon) {
+        soon = true;
+        setImmediate(flush);
+      }
+    } else if (timer === null && !soon) {
+      timer = setTimeout(flush, FLUSH_DELAY_MS);
+      timer.unref();
     }
   };
 
@@ -81,20 +109,31 @@ function isoNow(): string {
 // A line per request at info level: written by hand, field by field, instead of building a
 // record object for JSON.stringify (same output: undefined and function values left out).
 function jsonLine(level: Level, msg: string, fields?: Fields): string {
-  let line = '{"time":"' + isoNow() + '","level":"' + level + '","msg":' + JSON.stringify(msg);
+  let line = '{"time":"' + isoNow() + '","level":"' + level + '","msg":' + quote(msg);
   if (fields) {
     for (const k in fields) {
       if (k === 'time' || k === 'level' || k === 'msg' || !Object.prototype.hasOwnProperty.call(fields, k)) continue;
       const v = fields[k];
       let text: string | undefined;
       if (typeof v === 'number') text = Number.isFinite(v) ? String(v) : 'null';
-      else if (typeof v === 'string') text = JSON.stringify(v);
+      else if (typeof v === 'string') text = quote(v);
       else text = JSON.stringify(v);
       if (text === undefined) continue;
-      line += ',' + JSON.stringify(k) + ':' + text;
+      line += ',' + quote(k) + ':' + text;
     }
   }
   return line + '}\n';
+}
+
+/** JSON.stringify for a string, without its work when nothing needs escaping (the usual case:
+ *  methods, paths, ids, field names). */
+function quote(s: string): string {
+  if (s.length > 256) return JSON.stringify(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
+  }
+  return '"' + s + '"';
 }
 
 function prettyLine(level: Level, msg: string, fields?: Fields): string {

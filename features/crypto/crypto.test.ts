@@ -111,6 +111,18 @@ describe('crypto', () => {
     ]);
   });
 
+  it('gives an err that composes with tostring, .. and assert()', async () => {
+    const r = await lua.run(`
+      local v, err = crypto.hex_decode("zz")
+      local ok, raised = pcall(function() return assert(crypto.hex_decode("zz")) end)
+      return {v == nil, err.code, tostring(err) == err.code .. ": " .. err.message, "failed: " .. err,
+              ok, raised == nil or raised.code}
+    `) as unknown[];
+    assert.deepEqual(r.slice(0, 3), [true, 'invalid_hex', true]);
+    assert.match(r[3] as string, /^failed: invalid_hex: crypto\.hex_decode: /);
+    assert.deepEqual(r.slice(4), [false, 'invalid_hex']);
+  });
+
   it('makes random bytes of the requested length that differ each time', async () => {
     const r = await lua.run(`
       local a, b = crypto.random_bytes(32), crypto.random_bytes(32)
@@ -124,6 +136,7 @@ describe('crypto', () => {
     `);
     assert.deepEqual(r, [32, 32, true, 32, true, 200, 0]);
     await assert.rejects(lua.run('crypto.random_bytes(-1)'), /crypto.random_bytes: n must be an integer from 0 to 1048576, got -1/);
+    assert.equal(await lua.run('return #crypto.random_bytes(16.0)'), 16); // a whole float is an integer
   });
 
   it('compares in constant time and says false for different lengths', async () => {

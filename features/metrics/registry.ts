@@ -59,17 +59,32 @@ export function builtinSeries(ctx: ProcessContext): Builtins {
     AggregatorRegistry.setRegistries([registry]);
     new AggregatorRegistry();
   }
+  // One entry per (route, method), made once: a request finds its series keys and label sets
+  // with two Map lookups on strings that are the same objects each time, and allocates nothing.
+  interface RouteSeries { key: string; labels: Record<string, string>; byClass: ({ key: string; labels: Record<string, string> } | undefined)[] }
+  const byRoute = new Map<string, Map<string, RouteSeries>>();
+  const seriesOf = (method: string, route: string): RouteSeries => {
+    let byMethod = byRoute.get(route);
+    if (byMethod === undefined) byRoute.set(route, byMethod = new Map());
+    let s = byMethod.get(method);
+    if (s === undefined) byMethod.set(method, s = { key: method + ' ' + route, labels: { method, route }, byClass: [] });
+    return s;
+  };
   builtins = {
     observer: {
       started: () => { active++; },
       completed: (r: CompletedRequest) => {
         active--;
-        const method = METHODS.has(r.method) ? r.method : 'OTHER';
         const route = r.route ?? 'unmatched';
-        const cls = `${(r.status / 100) | 0}xx`;
-        const key = method + ' ' + route;
-        requests.inc(key + ' ' + cls, () => ({ method, route, status_class: cls }));
-        duration.observe(key, () => ({ method, route }), r.durationMs / 1000);
+        const s = seriesOf(METHODS.has(r.method) ? r.method : 'OTHER', route);
+        const c = (r.status / 100) | 0;
+        let count = s.byClass[c];
+        if (count === undefined) {
+          const cls = `${c}xx`;
+          count = s.byClass[c] = { key: s.key + ' ' + cls, labels: { ...s.labels, status_class: cls } };
+        }
+        requests.inc(count.key, count.labels);
+        duration.observe(s.key, s.labels, r.durationMs / 1000);
         if (r.killed) kills.inc({ limit: KILL[r.killed] });
         if (r.failed) errors.inc({ route });
       },

@@ -23,10 +23,11 @@ export class BufferedCounter {
       },
     });
   }
-  inc(key: string, labels: () => Record<string, string>): void {
+  /** `labels` belongs to the caller's series and is kept as is (not copied). */
+  inc(key: string, labels: Record<string, string>): void {
     const e = this.entries.get(key);
     if (e) e.n++;
-    else this.entries.set(key, { labels: labels(), n: 1, reported: 0 });
+    else this.entries.set(key, { labels, n: 1, reported: 0 });
   }
 }
 
@@ -43,10 +44,11 @@ export class BufferedHistogram {
     this.help = help;
     registry.registerMetric(this as never);
   }
-  observe(key: string, labels: () => Record<string, string>, value: number): void {
+  /** `labels` belongs to the caller's series and is kept as is (not copied). */
+  observe(key: string, labels: Record<string, string>, value: number): void {
     let e = this.entries.get(key);
     if (!e) {
-      e = { labels: labels(), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
+      e = { labels, buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
       this.entries.set(key, e);
     }
     const b = this.bounds;

@@ -1,7 +1,7 @@
 // The pools and open transactions of one Lua VM. Lua holds integer ids; a pool id is shared by
 // every connect() with the same settings, a transaction id names one checked-out client.
 import { Pool, PoolClient } from 'pg';
-import type { Logger } from '../../core/feature';
+import { Logger, LuaArgumentError } from '../../core/feature';
 import type { Settings } from './options';
 import { typeParsers } from './types';
 
@@ -55,8 +55,8 @@ export class Pools {
   pool(id: unknown, op: string): PoolHandle {
     const h = typeof id === 'number' ? this.pools.get(id) : undefined;
     if (h) return h;
-    if (typeof id !== 'number') throw new Error(`${op}: call it on a database with a colon, e.g. db:${op.split(':')[1] ?? 'query'}(...)`);
-    throw new Error(`${op}: the database was closed (db:close()); connect again with postgres.connect`);
+    if (typeof id !== 'number') throw new LuaArgumentError(`${op}: call it on a database with a colon, e.g. db:${op.split(':')[1] ?? 'query'}(...)`);
+    throw new LuaArgumentError(`${op}: the database was closed (db:close()); connect again with postgres.connect`);
   }
 
   beginTx(pool: PoolHandle, client: PoolClient): number {
@@ -78,7 +78,7 @@ export class Pools {
   tx(id: unknown, op: string): TxHandle {
     const h = typeof id === 'number' ? this.txs.get(id) : undefined;
     if (h) return h;
-    throw new Error(`${op}: the transaction is over; use the tx object only inside its db:transaction function`);
+    throw new LuaArgumentError(`${op}: the transaction is over; use the tx object only inside its db:transaction function`);
   }
 
   /** Returns the client to its pool (destroying it after a connection error). */

@@ -3,8 +3,7 @@
 export const POSTGRES_LUA = String.raw`
 local host = ...
 local json = require("json")
-local type, error, pcall, setmetatable, tostring, select = type, error, pcall, setmetatable, tostring, select
-local pack, unpack = table.pack, table.unpack
+local type, error, pcall, setmetatable, tostring = type, error, pcall, setmetatable, tostring
 local decode = json.decode
 
 local h_connect, h_close, h_is_open, h_stats = host.connect, host.close, host.is_open, host.stats

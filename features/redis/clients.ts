@@ -1,7 +1,7 @@
 // The Redis clients of one Lua VM. Lua holds integer ids; connect() with the same settings
 // shares one client (one connection: Redis pipelines commands on it).
 import Redis from 'ioredis';
-import type { Logger } from '../../core/feature';
+import { Logger, LuaArgumentError } from '../../core/feature';
 import type { Settings } from './options';
 
 export interface ClientHandle {
@@ -44,8 +44,8 @@ export class Clients {
   get(id: unknown, op: string): ClientHandle {
     const h = typeof id === 'number' ? this.byId.get(id) : undefined;
     if (h) return h;
-    if (typeof id !== 'number') throw new Error(`${op}: call it on a client with a colon, e.g. r:${op.split(':')[1] ?? 'get'}(...)`);
-    throw new Error(`${op}: the client was closed (r:close()); connect again with redis.connect`);
+    if (typeof id !== 'number') throw new LuaArgumentError(`${op}: call it on a client with a colon, e.g. r:${op.split(':')[1] ?? 'get'}(...)`);
+    throw new LuaArgumentError(`${op}: the client was closed (r:close()); connect again with redis.connect`);
   }
 
   async close(id: unknown): Promise<void> {

@@ -4,7 +4,7 @@
 import { async, defineFeature, LuaArgumentError, LuaFailure, LuaMulti, LuaValue, sync } from '../../core/feature';
 import { ClientHandle, Clients } from './clients';
 import { failure, Where } from './errors';
-import { readSettings } from './options';
+import { readSettings, setFlags } from './options';
 import { REDIS_LUA } from './redis.lua';
 
 type Arg = Buffer | string;
@@ -78,6 +78,7 @@ export default defineFeature({
         }, { name: 'redis.connect' }),
         close: async((id: unknown) => clients.close(id), { name: 'r:close' }),
         is_open: sync((id: unknown) => clients.isOpen(id)),
+        set_flags: sync((opts: LuaValue) => setFlags(opts), { name: 'r:set' }),
         // bytes: keys and values are byte strings; replies come back as bytes too.
         call: async(async (id: unknown, name: LuaValue, ...rest: LuaValue[]) => {
           const h = clients.get(id, 'r:call');

@@ -87,3 +87,28 @@ export function readSettings(first: LuaValue, second: LuaValue): Settings {
     timeoutSeconds: (options.commandTimeout ?? 0) / 1000,
   };
 }
+
+const SET_FLAGS: Record<string, string> = { nx: 'NX', xx: 'XX', keepttl: 'KEEPTTL', get: 'GET' };
+const SET_TIMES: Record<string, string> = { ex: 'EX', px: 'PX', exat: 'EXAT', pxat: 'PXAT' };
+
+/** r:set's options -> the command's extra arguments: {ex=60, nx=true} -> ["EX", 60, "NX"].
+ *  A whole float (60.0) counts: the marshaller hands it over as 60. */
+export function setFlags(opts: LuaValue): LuaValue[] {
+  if (opts === undefined) return [];
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts) || opts instanceof Uint8Array) {
+    throw new LuaArgumentError(`r:set: options must be a table like {ex = 60, nx = true}, got ${typeof opts === 'object' ? 'a list' : typeof opts}`);
+  }
+  const out: LuaValue[] = [];
+  for (const [k, v] of Object.entries(opts)) {
+    if (SET_TIMES[k]) {
+      if (!(Number.isSafeInteger(v) && (v as number) > 0)) throw new LuaArgumentError(`r:set: ${k} must be a whole number > 0, got ${String(v)}`);
+      out.push(SET_TIMES[k], v);
+    } else if (SET_FLAGS[k]) {
+      if (v === true) out.push(SET_FLAGS[k]);
+      else if (v !== false) throw new LuaArgumentError(`r:set: ${k} must be true or false`);
+    } else {
+      throw new LuaArgumentError(`r:set: unknown option '${k}' (ex, px, exat, pxat, nx, xx, keepttl, get)`);
+    }
+  }
+  return out;
+}

@@ -5,10 +5,10 @@ export const REDIS_LUA = String.raw`
 local host = ...
 local json = require("json")
 local type, error, setmetatable, tostring, pairs, select = type, error, setmetatable, tostring, pairs, select
-local math_type = math.type
 local null = json.null
 
 local h_connect, h_close, h_is_open, h_call, h_pipeline = host.connect, host.close, host.is_open, host.call, host.pipeline
+local h_set_flags = host.set_flags
 
 local ids = setmetatable({}, { __mode = "k" })
 
@@ -30,24 +30,12 @@ local function result(v, extra)
   return v
 end
 
--- set's options -> arguments: {ex=60, nx=true} -> "EX", 60, "NX".
-local SET_FLAGS = { nx = "NX", xx = "XX", keepttl = "KEEPTTL", get = "GET" }
-local SET_TIMES = { ex = "EX", px = "PX", exat = "EXAT", pxat = "PXAT" }
-
+-- set's options -> arguments: {ex=60, nx=true} -> "EX", 60, "NX" (the host checks them).
 local function set_args(key, value, opts)
   local a = { "set", key, value }
   if opts ~= nil then
-    if type(opts) ~= "table" then error("r:set: options must be a table like {ex = 60, nx = true}, got " .. type(opts), 3) end
-    for k, v in pairs(opts) do
-      if SET_TIMES[k] then
-        if math_type(v) ~= "integer" or v <= 0 then error("r:set: " .. k .. " must be a whole number > 0, got " .. tostring(v), 3) end
-        a[#a + 1] = SET_TIMES[k]; a[#a + 1] = v
-      elseif SET_FLAGS[k] then
-        if v == true then a[#a + 1] = SET_FLAGS[k] elseif v ~= false then error("r:set: " .. k .. " must be true or false", 3) end
-      else
-        error("r:set: unknown option '" .. tostring(k) .. "' (ex, px, exat, pxat, nx, xx, keepttl, get)", 3)
-      end
-    end
+    local flags = h_set_flags(opts)
+    for i = 1, #flags do a[#a + 1] = flags[i] end
   end
   return a
 end

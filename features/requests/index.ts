@@ -1,8 +1,9 @@
 // requests: outbound HTTP from Lua on undici. Calls read as blocking in Lua, but each one only
 // suspends its own request coroutine, so hundreds can wait on upstreams at once. Connections
 // are pooled per VM and closed with it.
-import { async, defineFeature, FeatureContext, LuaArgumentError, parseDuration, parseSize } from '../../core/feature';
+import { async, defineFeature, FeatureContext, LuaValue, parseDuration, parseSize } from '../../core/feature';
 import { ACCEPT_ENCODING, Client, OutboundRequest } from './client';
+import { CheckedCall, checkCall } from './options';
 import { policyFromEnv } from './policy';
 import { REQUESTS_LUA } from './requests.lua';
 
@@ -27,15 +28,6 @@ function defaultsFromEnv(env: FeatureContext['env']): Defaults {
   };
 }
 
-interface Settings {
-  timeout?: number;
-  connect_timeout?: number;
-  max_size?: number;
-  follow_redirects?: boolean;
-  max_redirects?: number;
-  decompress?: boolean;
-}
-
 /** Bytes as %XX except RFC 3986 unreserved characters: exact for any Lua string. */
 function percentEncode(bytes: Buffer): string {
   let out = '';
@@ -46,39 +38,25 @@ function percentEncode(bytes: Buffer): string {
   return out;
 }
 
-function pairsOf(flat: unknown, what: string): [Buffer, Buffer][] {
-  // An empty Lua table arrives as {}; a filled one as [name, value, ...].
-  if (!Array.isArray(flat)) return [];
-  const out: [Buffer, Buffer][] = [];
-  for (let i = 0; i < flat.length; i += 2) {
-    const [k, v] = [flat[i], flat[i + 1]];
-    if (!Buffer.isBuffer(k) || !Buffer.isBuffer(v)) throw new LuaArgumentError(`requests: ${what} names and values must be strings`);
-    out.push([k, v]);
-  }
-  return out;
-}
-
 const seconds = (s: number | undefined, fallback: number) => (s === undefined ? fallback : Math.min(Math.max(1, Math.round(s * 1000)), MAX_TIMER_MS));
 
-/** The host side of one call, from the arguments the Lua wrapper checked. */
-function toRequest(args: unknown[], defaults: Defaults): OutboundRequest {
-  const [method, url, headers, query, body, settings = {}] = args as [Buffer, Buffer, unknown, unknown, Buffer | undefined, Settings];
-  if (!Buffer.isBuffer(method) || !Buffer.isBuffer(url)) throw new LuaArgumentError('requests: method and url must be strings');
-  const decompress = settings.decompress ?? true;
-  const headerList = pairsOf(headers, 'header').map(([k, v]): [string, string] => [k.toString('latin1').toLowerCase(), v.toString('latin1')]);
+/** The host side of one call, from the arguments checkCall accepted. */
+function toRequest(call: CheckedCall, defaults: Defaults): OutboundRequest {
+  const decompress = call.decompress ?? true;
+  const headerList = call.headers.map(([k, v]): [string, string] => [k, v.toString('latin1')]);
   if (!headerList.some(([k]) => k === 'user-agent')) headerList.push(['user-agent', 'redox']);
   if (decompress && !headerList.some(([k]) => k === 'accept-encoding')) headerList.push(['accept-encoding', ACCEPT_ENCODING]);
   return {
-    method: method.toString('latin1'),
-    url: url.toString('utf8'),
+    method: call.method,
+    url: call.url.toString('utf8'),
     headers: headerList,
-    query: pairsOf(query, 'query').map(([k, v]) => [percentEncode(k), percentEncode(v)]),
-    body,
-    timeoutMs: seconds(settings.timeout, defaults.timeoutMs),
-    connectTimeoutMs: seconds(settings.connect_timeout, defaults.connectTimeoutMs),
-    maxSize: settings.max_size ?? defaults.maxSize,
-    followRedirects: settings.follow_redirects,
-    maxRedirects: settings.max_redirects ?? defaults.maxRedirects,
+    query: call.query.map(([k, v]) => [percentEncode(k), percentEncode(v)]),
+    body: call.body,
+    timeoutMs: seconds(call.timeout, defaults.timeoutMs),
+    connectTimeoutMs: seconds(call.connect_timeout, defaults.connectTimeoutMs),
+    maxSize: call.max_size ?? defaults.maxSize,
+    followRedirects: call.follow_redirects,
+    maxRedirects: call.max_redirects ?? defaults.maxRedirects,
     decompress,
   };
 }
@@ -90,7 +68,9 @@ export default defineFeature({
     return {
       functions: {
         // bytes: bodies and header values are byte strings, not text.
-        send: async((...args: unknown[]) => client.send(toRequest(args, defaults)), { bytes: true, name: 'requests' }),
+        // send(fn, method, url, opts), or send("requests.request", nil, nil, spec).
+        send: async((fn: LuaValue, method: LuaValue, url: LuaValue, opts: LuaValue) =>
+          client.send(toRequest(checkCall(String(fn), method, url, opts), defaults)), { bytes: true, textArgs: 1, name: 'requests' }),
       },
       lua: REQUESTS_LUA,
       cleanup: () => client.close(),

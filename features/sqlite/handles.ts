@@ -1,6 +1,7 @@
 // The open databases and prepared statements of one Lua VM. Lua holds integer ids; using an
 // id after close raises.
 import type { Database, Statement } from 'better-sqlite3';
+import { LuaArgumentError } from '../../core/feature';
 
 /** Statements prepared by db:query/get/run, reused by SQL text (most apps use a few dozen). */
 const CACHE_SIZE = 128;
@@ -43,8 +44,8 @@ export class Handles {
   db(id: unknown, op: string): DbHandle {
     const h = typeof id === 'number' ? this.dbs.get(id) : undefined;
     if (h) return h;
-    if (typeof id !== 'number') throw new Error(`${op}: call it on a database with a colon, e.g. db:${op.split(':')[1] ?? 'query'}(...)`);
-    throw new Error(`${op}: the database is closed; open it again with sqlite.open`);
+    if (typeof id !== 'number') throw new LuaArgumentError(`${op}: call it on a database with a colon, e.g. db:${op.split(':')[1] ?? 'query'}(...)`);
+    throw new LuaArgumentError(`${op}: the database is closed; open it again with sqlite.open`);
   }
 
   /** A statement for this SQL text, prepared once and reused. */
@@ -74,10 +75,10 @@ export class Handles {
   statement(id: unknown, op: string): StmtHandle {
     const s = typeof id === 'number' ? this.stmts.get(id) : undefined;
     if (!s) {
-      if (typeof id !== 'number') throw new Error(`${op}: call it on a statement with a colon, e.g. stmt:${op.split(':')[1] ?? 'query'}(...)`);
-      throw new Error(`${op}: the statement is closed`);
+      if (typeof id !== 'number') throw new LuaArgumentError(`${op}: call it on a statement with a colon, e.g. stmt:${op.split(':')[1] ?? 'query'}(...)`);
+      throw new LuaArgumentError(`${op}: the statement is closed`);
     }
-    if (!this.dbs.has(s.dbId)) throw new Error(`${op}: the statement's database is closed; open it again and prepare the statement again`);
+    if (!this.dbs.has(s.dbId)) throw new LuaArgumentError(`${op}: the statement's database is closed; open it again and prepare the statement again`);
     return s;
   }
 

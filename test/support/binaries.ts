@@ -105,6 +105,8 @@ export async function builtFixture(spec: BuildSpec): Promise<BuiltFixture> {
       fs.mkdirSync(result.project, { recursive: true });
       const p = spawnRedox(['build', ...spec.args, '--out', result.out], { cwd: result.project, env: { NO_COLOR: '1' } });
       const code = await p.exited;
+      // Each build's step timings, for measuring the suite (see docs on the test suite).
+      if (process.env.REDOX_TEST_BUILD_LOG) fs.appendFileSync(process.env.REDOX_TEST_BUILD_LOG, `== redox build ${spec.args.join(' ')}\n${p.stderr()}${p.stdout()}`);
       if (code !== 0) throw new Error(`redox build ${spec.args.join(' ')} failed (${code}):\n${p.stderr()}\n${p.stdout()}`);
       fs.writeFileSync(path.join(entry, 'done'), '');
       return result;

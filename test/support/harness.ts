@@ -29,6 +29,15 @@ export function profileFor(features: string[]): RuntimeProfile {
 export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', pretty: false, write: (t) => lines.push(...t.trimEnd().split('\n')) });
+  // Lines are written as they are logged, so a test sees a request's line once it has its
+  // response (a real logger batches them: test/log.test.ts).
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    const emit = log[level];
+    log[level] = (msg, fields) => {
+      emit(msg, fields);
+      log.flush();
+    };
+  }
   return Object.assign(log, { lines });
 }
 
@@ -85,10 +94,19 @@ export interface Spawned {
   exited: Promise<number | string>;
 }
 
+/** Children still running when the test file's process exits (a failed test that never got to
+ *  its cleanup) are killed, so no server outlives its test file. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Runs the real CLI (`node build/cli/main.js ...args`). */
 export function spawnRedox(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; bin?: string[] } = {}): Spawned {
   const [cmd, ...pre] = options.bin ?? [process.execPath, CLI];
   const child = spawn(cmd, [...pre, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -97,14 +115,18 @@ export function spawnRedox(args: string[], options: { cwd?: string; env?: NodeJS
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Waits until a spawned server prints "listening on URL" and returns the URL. */
-export async function listeningUrl(p: Spawned, timeoutMs = 15_000): Promise<string> {
+/** Waits until a spawned server prints "listening on URL" and returns the URL. The timeout is a
+ *  hang guard for a loaded machine; a server that misses it is killed. */
+export async function listeningUrl(p: Spawned, timeoutMs = 60_000): Promise<string> {
   const start = Date.now();
   for (;;) {
     const m = /listening on (https?:\/\/\S+)/.exec(p.stdout());
     if (m) return m[1];
     if (p.child.exitCode !== null) throw new Error(`server exited (${p.child.exitCode}): ${p.stderr()} ${p.stdout()}`);
-    if (Date.now() - start > timeoutMs) throw new Error(`server did not start: ${p.stderr()} ${p.stdout()}`);
+    if (Date.now() - start > timeoutMs) {
+      p.child.kill('SIGKILL');
+      throw new Error(`server did not start within ${timeoutMs} ms: ${p.stderr()} ${p.stdout()}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }

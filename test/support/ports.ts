@@ -13,11 +13,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `probe` until it returns a value (not undefined); the test's timeout is the hang guard. */
-export async function until<T>(probe: () => Promise<T | undefined>, everyMs = 25): Promise<T> {
+/** Polls `probe` until it returns a value (not undefined). The test's timeout is the real hang
+ *  guard; the poll also gives up after `giveUpMs`, so a test that timed out leaves no endless
+ *  timer behind to keep its file's process alive. */
+export async function until<T>(probe: () => Promise<T | undefined>, everyMs = 25, giveUpMs = 180_000): Promise<T> {
+  const deadline = Date.now() + giveUpMs;
+  let last: unknown;
   for (;;) {
-    const v = await probe().catch(() => undefined);
+    const v = await probe().catch((err) => {
+      last = err;
+      return undefined;
+    });
     if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`gave up polling after ${giveUpMs} ms${last ? `; last error: ${(last as Error).message ?? last}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

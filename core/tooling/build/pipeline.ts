@@ -186,11 +186,32 @@ export async function build(root: string, request: BuildRequest, progress: Progr
     const manifests: BuildManifest[] = [];
     const images: ImageResult[] = [];
     try {
-      for (const target of plan.targets) {
-        const manifest = await buildTarget(plan, target, work, progress);
-        if (request.image) images.push(addImage(plan, manifest, request.image, progress));
-        manifests.push(manifest);
+      // Two binaries at a time where there are two cores (each injection holds a whole binary in
+      // memory); after a failure no new one starts, and the first failure is reported once the
+      // ones under way have finished.
+      const built: { manifest: BuildManifest; image: ImageResult | null }[] = [];
+      let next = 0;
+      let failed: { err: unknown } | null = null;
+      const worker = async () => {
+        while (!failed && next < plan.targets.length) {
+          const i = next++;
+          try {
+            const manifest = await buildTarget(plan, plan.targets[i], work, progress);
+            built[i] = { manifest, image: request.image ? addImage(plan, manifest, request.image, progress) : null };
+          } catch (err) {
+            failed ??= { err };
+          }
+        }
+      };
+      const parallel = Math.max(1, Math.min(2, os.availableParallelism(), plan.targets.length));
+      await Promise.all(Array.from({ length: parallel }, worker));
+      for (const b of built) {
+        if (!b) continue;
+        manifests.push(b.manifest);
+        if (b.image) images.push(b.image);
       }
+      const failure = failed as { err: unknown } | null; // set by the workers above
+      if (failure) throw failure.err;
     } finally {
       // Even when a binary fails (and its older copy was deleted), the folder's reports describe
       // exactly the binaries present.

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RedoxError } from '../../errors';
+import { sha256 } from './assets';
 import { BaseNode, SEA_FUSE } from './node-base';
+import { buildCacheDir } from './node-cache';
 
 const run = promisify(execFile);
 
@@ -44,12 +46,46 @@ export function stripsOn(base: BaseNode, wanted: boolean): boolean {
   return wanted && base.strip !== null;
 }
 
-/** Copies the base to `dest`, stripped of symbols when `strip` (GNU strip writes the copy). */
+/** The stripped base from the build cache (stripped/<base sha256>-<strip tool>), when it is
+ *  there and still matches the checksum recorded beside it; null otherwise. */
+function cachedStripped(base: BaseNode): { file: string; data: Buffer | null } {
+  const file = path.join(buildCacheDir(), 'stripped', `${base.sha256}-${path.basename(base.strip!)}`);
+  try {
+    const data = fs.readFileSync(file);
+    if (sha256(data) === fs.readFileSync(file + '.sha256', 'utf8').trim()) return { file, data };
+  } catch {
+    // not cached yet, or unreadable: strip again
+  }
+  return { file, data: null };
+}
+
+/** Keeps a stripped base for later builds (stripping is deterministic: same base, same tool, same
+ *  bytes). Written beside and renamed, so a concurrent build sees a whole file or none. */
+function keepStripped(file: string, stripped: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const data = fs.readFileSync(stripped);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp + '.sha256', sha256(data) + '\n');
+    fs.copyFileSync(stripped, tmp);
+    fs.renameSync(tmp, file);
+    fs.renameSync(tmp + '.sha256', file + '.sha256');
+  } catch {
+    // a cache that cannot be written only costs the next build a strip
+  }
+}
+
+/** Copies the base to `dest`, stripped of symbols when `strip` (GNU strip writes the copy, or the
+ *  build cache's copy of an earlier strip of the same base). */
 export async function prepareBase(base: BaseNode, dest: string, strip: boolean): Promise<void> {
   fs.rmSync(dest, { force: true });
-  if (strip) {
+  const cached = strip ? cachedStripped(base) : null;
+  if (cached?.data) {
+    fs.writeFileSync(dest, cached.data);
+  } else if (strip) {
     try {
       await run(base.strip!, ['-o', dest, base.file]);
+      keepStripped(cached!.file, dest);
     } catch (err) {
       fs.rmSync(dest, { force: true });
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -23,15 +23,13 @@ function smokeError(binary: string, what: string, err?: unknown): RedoxError {
 }
 
 export function smokeScript(features: string[]): string {
-  return [
-    `local names = { ${features.map((f) => JSON.stringify(f)).join(', ')} }`,
-    'for _, name in ipairs(names) do',
-    '  local ok, mod = pcall(require, name)',
-    '  if not ok or mod == nil then error("feature " .. name .. " did not load: " .. tostring(mod)) end',
-    'end',
-    'print("smoke ok")',
-    '',
-  ].join('\n');
+  return /* lua */ `local names = { ${features.map((f) => JSON.stringify(f)).join(', ')} }
+for _, name in ipairs(names) do
+  local ok, mod = pcall(require, name)
+  if not ok or mod == nil then error("feature " .. name .. " did not load: " .. tostring(mod)) end
+end
+print("smoke ok")
+`;
 }
 
 /** `runner` prefixes the command (qemu-user for another Linux CPU). */

@@ -26,7 +26,7 @@ const text = (b: Buffer | string | undefined) => (b === undefined ? '' : b.toStr
 
 /** The test library: a Lua chunk that receives the host functions below as `...` and makes
  *  `t` (require("t")) and the globals test, describe, it, before_each and after_each. */
-export const TEST_LIBRARY_LUA = `local t = (function(...)\n${TESTLIB_LUA}\nend)(...)
+export const TEST_LIBRARY_LUA = /* lua */ `local t = (function(...)\n${TESTLIB_LUA}\nend)(...)
 package.loaded.t = t
 rawset(_G, "t", t)
 for _, name in ipairs({ "test", "describe", "before_each", "after_each" }) do rawset(_G, name, t[name]) end

@@ -6,7 +6,8 @@ export const TESTLIB_LUA = String.raw`
 local host = ...
 local h_dispatch, h_report, h_now = host.dispatch, host.report, host.now
 local type, tostring, pairs, ipairs, error, pcall, xpcall = type, tostring, pairs, ipairs, error, pcall, xpcall
-local sort, concat, rep, fmt = table.sort, table.concat, string.rep, string.format
+local sort, concat, fmt = table.sort, table.concat, string.format
+local json = require("json")
 local traceback = debug.traceback
 
 local t = {}
