@@ -46,7 +46,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = parseLevel(options.level ?? process.env.REDOX_LOG_LEVEL);
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
   const write = options.write ?? ((text: string) => process.stdout.write(text));
-  let buffer = '';
+  // Lines are kept in a list and joined once per write: appending each to one growing string
+  // built a deep chain that V8 then had to flatten.
+  let lines: string[] = [];
+  let size = 0;
+  let pending = false;
   let timer: NodeJS.Timeout | null = null;
   let soon = false;
 
@@ -56,22 +60,31 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timer = null;
     }
     soon = false;
-    unwritten.delete(flush);
-    if (buffer === '') return;
-    const text = buffer;
-    buffer = '';
+    if (pending) {
+      pending = false;
+      unwritten.delete(flush);
+    }
+    if (lines.length === 0) return;
+    const text = lines.length === 1 ? lines[0] : lines.join('');
+    lines = [];
+    size = 0;
     write(text);
   };
 
   const emit = (level: Level, msg: string, fields?: Fields) => {
     if (LEVELS[level] < threshold) return;
-    buffer += pretty ? prettyLine(level, msg, fields) : jsonLine(level, msg, fields);
-    if (buffer.length > FLUSH_BYTES) return flush();
-    if (!exitHooked) {
-      exitHooked = true;
-      process.on('exit', () => { for (const f of [...unwritten]) f(); });
+    const line = pretty ? prettyLine(level, msg, fields) : jsonLine(level, msg, fields);
+    lines.push(line);
+    size += line.length;
+    if (size > FLUSH_BYTES) return flush();
+    if (!pending) {
+      pending = true;
+      if (!exitHooked) {
+        exitHooked = true;
+        process.on('exit', () => { for (const f of [...unwritten]) f(); });
+      }
+      unwritten.add(flush);
     }
-    unwritten.add(flush);
     // A warning or error goes out at the end of this turn, with the lines before it.
     if (LEVELS[level] >= LEVELS.warn) {
       if (!soon) {
