@@ -23,16 +23,18 @@ table.concat = function(list, sep, i, j)
     local first = i or 1
     local last = j or #list
     if type(first) == "number" and type(last) == "number" and last - first >= 1 then
+      -- The separators alone first: checking them costs nothing, and they are the usual bomb.
       local size = 0
       if sep ~= nil then size = #tostring(sep) * (last - first) end
+      if size >= CHECK_FROM then reserve(size) end
       -- Only long lists can add up to much; a few items are at most what memory already holds.
-      if last - first >= 64 or size >= CHECK_FROM then
+      if last - first >= 64 then
         for k = first, last do
           local v = list[k]
           size = size + (type(v) == "string" and #v or 24)
         end
+        if size >= CHECK_FROM then reserve(size) end
       end
-      if size >= CHECK_FROM then reserve(size) end
     end
   end
   local r = concat(list, sep, i, j)
