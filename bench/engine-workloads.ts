@@ -67,9 +67,9 @@ export async function tfb(ctx: BenchContext): Promise<WorkloadResult> {
   const nodeModules = path.join(ctx.root, 'node_modules');
   const peer = peerNodeFor(ctx.redox.webBinary);
   // The installed better-sqlite3 fits the bench's Node; on the binary's Node, its cached build.
-  const sameNode = peer.node === process.execPath || peer.sqliteAddon !== undefined;
-  const peerNode = sameNode ? peer.node : process.execPath;
-  const addonEnv: Record<string, string> = peer.sqliteAddon && peerNode === peer.node ? { TFB_SQLITE_ADDON: peer.sqliteAddon } : {};
+  const onBinaryNode = peer.node === process.execPath || peer.sqliteAddon !== undefined;
+  const peerNode = onBinaryNode ? peer.node : process.execPath;
+  const addonEnv: Record<string, string> = peer.sqliteAddon ? { TFB_SQLITE_ADDON: peer.sqliteAddon } : {};
   const rows: Row[] = [];
   const ratios: { id: string; rps: number; cpu: number }[] = [];
   for (const type of TFB_TYPES) {
@@ -88,7 +88,7 @@ export async function tfb(ctx: BenchContext): Promise<WorkloadResult> {
   const notes = [
     p.server ? `server pinned to core ${p.server}, wrk (1 thread) to core ${p.load}` : 'nothing pinned',
     'the same app written as a user would, in Lua (sqlite feature) and on node:http + better-sqlite3, each on its own copy of the database; Redox with REDOX_LOG_LEVEL=warn, budgets on',
-    `node:http + better-sqlite3 runs on ${peerNode === process.execPath ? process.version : peer.version}${sameNode ? '' : ` (no better-sqlite3 build for the binary's Node ${peer.version} in the build cache)`}`,
+    `node:http + better-sqlite3 runs on ${onBinaryNode ? peer.version : `${process.version} (no better-sqlite3 build for the binary's Node ${peer.version} in the build cache)`}`,
     ...ratios.map((x) => `${x.id}: Redox ${x.rps.toFixed(2)}x node:http (req/CPU-s ${x.cpu.toFixed(2)}x)`),
   ];
   if (ratios.length === TFB_TYPES.length) {

@@ -3,9 +3,9 @@
 // runtimes' speed into the ratio: the peers run on the binary's Node when the build cache
 // (~/.cache/redox) holds it, with the better-sqlite3 addon compiled for that Node.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { buildCacheDir as cacheDir } from '../core/tooling/build/node-cache';
 
 export interface PeerNode {
   /** The node executable for node:http peers. */
@@ -17,12 +17,6 @@ export interface PeerNode {
   note?: string;
 }
 
-function cacheDir(): string {
-  if (process.env.REDOX_BUILD_CACHE) return path.resolve(process.env.REDOX_BUILD_CACHE);
-  if (process.platform === 'win32') return path.join(process.env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local'), 'redox', 'cache');
-  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'redox');
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'redox');
-}
 
 const self = (note?: string): PeerNode => ({ node: process.execPath, version: process.version, note });
 

@@ -27,12 +27,12 @@ app:get("/bomb", function()
   for i = 1, 1e9 do t[i] = string.rep("x", 10000) .. i end
 end)
 app:get("/big-string", function() return tostring(#string.rep("x", 3 * 1024 * 1024 * 1024)) end)
--- Small inputs, a huge result: a separator repeated 300,000 times, one string listed 100,000 times.
+-- Small inputs, a huge result: a separator repeated 300,000 times, one string listed 20,000 times.
 local parts = {}
 for i = 1, 300000 do parts[i] = "" end
-local big = string.rep("y", 4096)
+local big = string.rep("y", 65536)
 local same = {}
-for i = 1, 100000 do same[i] = big end
+for i = 1, 20000 do same[i] = big end
 app:get("/concat-sep", function() return tostring(#table.concat(parts, string.rep("z", 4096))) end)
 app:get("/concat-same", function() return tostring(#table.concat(same)) end)
 app:get("/concat-ok", function() return tostring(#table.concat({ "a", 1, "b" }, ", ", 1, 3)) .. " " .. table.concat({}) end)
