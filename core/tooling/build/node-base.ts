@@ -95,11 +95,10 @@ export function checkBaseNode(given: string, source: 'host' | 'path' = 'path'): 
   };
 }
 
-function checkFuse(file: string, label: string): Buffer {
+function checkFuse(file: string, label: string): void {
   const bytes = fs.readFileSync(file);
   const at = bytes.indexOf(SEA_FUSE + ':');
   if (at < 0 || bytes[at + SEA_FUSE.length + 1] === 0x31) fail(`${label} has no usable SEA fuse`, 'the registry package is not a plain official Node binary; report it');
-  return bytes;
 }
 
 export interface BaseRequest {
@@ -140,10 +139,11 @@ export async function resolveBase(request: BaseRequest, note: Note): Promise<Bas
   const info = probe(blobNode);
   if (typeof info === 'string') fail(`${label} does not run here (${info})`, 'delete the build cache folder and retry');
   if (info.version !== `v${pkg.version}`) fail(`${label} reports ${info.version}`, 'delete the build cache folder and retry');
-  const bytes = checkFuse(pkg.binary, label);
+  // Linux builds check the fuse as they inject (elf-inject.ts), without reading the base twice.
+  if (target!.platform !== 'linux') checkFuse(pkg.binary, label);
   return {
-    file: pkg.binary, version: info.version, platform: target!.platform, arch: target!.arch, bytes: bytes.length,
-    sha256: crypto.createHash('sha256').update(bytes).digest('hex'), abi: info.abi, source: 'registry',
+    file: pkg.binary, version: info.version, platform: target!.platform, arch: target!.arch, bytes: fs.statSync(pkg.binary).size,
+    sha256: pkg.sha256, abi: info.abi, source: 'registry',
     package: { name: pkg.pkg, version: pkg.version, integrity: pkg.integrity }, target, targetAsked: asked,
     headers: pkg.headers, blobNode, runner: runnerFor(target!), strip: stripTool(target!),
   };

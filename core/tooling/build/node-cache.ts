@@ -1,7 +1,8 @@
 // Official Node binaries from the npm registry (node-<os>-<arch> packages), fetched once with
 // `npm pack`, checked against the registry's sha512 integrity, unpacked into the build cache
-// and reused. Every use re-hashes the entry against the record written when it was unpacked, so a
-// corrupt or tampered entry is fetched again, never used.
+// and reused. Every use checks the entry against the record written when it was unpacked (the
+// binary by its sha256, re-hashed whenever it changed since its last check: file-stamp.ts), so a
+// corrupt or altered entry is fetched again, never used.
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { isNpmFailure, npm } from './npm-tools';
 import { describeSpec, pickVersion, VersionSpec, compareVersions, matches } from './node-versions';
 import { TargetSpec } from './targets';
 import { withLock } from './cache-lock';
+import { matchesSha256 } from './file-stamp';
 
 const exec = promisify(execFile);
 const ENTRY_FILE = 'redox-entry.json';
@@ -34,6 +36,8 @@ export interface NodePackage {
   /** The unpacked package: bin/node(.exe) and, for Linux, include/node. */
   dir: string;
   binary: string;
+  /** sha256 of the binary, as recorded and checked. */
+  sha256: string;
   /** A --nodedir for node-gyp, when the package carries headers. */
   headers: string | null;
 }
@@ -66,12 +70,12 @@ const hashFile = (file: string) => crypto.createHash('sha256').update(fs.readFil
 
 function asPackage(dir: string, rec: EntryRecord, t: TargetSpec): NodePackage {
   const headers = fs.existsSync(path.join(dir, 'include', 'node', 'node_version.h')) ? dir : null;
-  return { pkg: rec.pkg, version: rec.version, integrity: rec.integrity, dir, binary: path.join(dir, t.exe), headers };
+  return { pkg: rec.pkg, version: rec.version, integrity: rec.integrity, dir, binary: path.join(dir, t.exe), sha256: rec.files[t.exe], headers };
 }
 
 /** The cached entry if it is complete and matches its record, otherwise why not. The binary is
- *  hashed on every use, the other files (headers) checked by size, or hashed too when `deep`
- *  (before compiling against them). */
+ *  checked by its sha256 on every use (hashed again only if it changed since its last check),
+ *  the other files (headers) by size, or hashed too when `deep` (before compiling against them). */
 export function checkEntry(pkg: string, version: string, t: TargetSpec, deep = false): NodePackage | { problem: string } | null {
   const dir = entryDir(pkg, version);
   if (!fs.existsSync(dir)) return null;
@@ -87,8 +91,10 @@ export function checkEntry(pkg: string, version: string, t: TargetSpec, deep = f
   for (const [f, h] of Object.entries(rec.files)) {
     const st = fs.statSync(path.join(dir, f), { throwIfNoEntry: false });
     if (!st) return { problem: `${f} is missing` };
-    const hashIt = deep || f === t.exe || !rec.sizes;
-    if ((rec.sizes && st.size !== rec.sizes[f]) || (hashIt && hashFile(path.join(dir, f)) !== h)) return { problem: `${f} does not match its checksum` };
+    const file = path.join(dir, f);
+    const hashed = f === t.exe ? !deep && matchesSha256(file, h, `${dir}.verified`) : false;
+    const hashIt = !hashed && (deep || f === t.exe || !rec.sizes);
+    if ((rec.sizes && st.size !== rec.sizes[f]) || (hashIt && hashFile(file) !== h)) return { problem: `${f} does not match its checksum` };
   }
   return asPackage(dir, rec, t);
 }
@@ -173,17 +179,42 @@ async function use(pkg: string, version: string, t: TargetSpec, note: Note, deep
  *  if anything changed since it was unpacked. */
 export const verifiedDeep = (t: TargetSpec, version: string, note: Note) => use(t.pkg, version, t, note, true);
 
+/** How long the registry's list of releases is reused before it is asked again. */
+const VERSIONS_TTL_MS = 10 * 60_000;
+const versionsFile = (pkg: string) => path.join(buildCacheDir(), 'node', `${pkg}.versions.json`);
+
+/** The release list fetched less than VERSIONS_TTL_MS ago, or null. */
+function recentVersions(pkg: string): string[] | null {
+  try {
+    const rec = JSON.parse(fs.readFileSync(versionsFile(pkg), 'utf8')) as { at: number; versions: string[] };
+    const age = Date.now() - rec.at;
+    return age >= 0 && age < VERSIONS_TTL_MS && Array.isArray(rec.versions) ? rec.versions : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The registry versions of `pkg`, or null when the registry cannot be reached. */
 async function registryVersions(pkg: string, t: TargetSpec): Promise<string[] | null> {
+  let versions: string[];
   try {
     const out = JSON.parse(await npm(['view', pkg, 'versions', '--json'], os.tmpdir(), 120_000));
-    return Array.isArray(out) ? out : [out];
+    versions = Array.isArray(out) ? out : [out];
   } catch (err) {
     if (!isNpmFailure(err)) throw err;
     if (err.notFound) throw new RedoxError('REDOX_BUILD_TARGET', `the npm registry has no package ${pkg} for target ${t.name}`, 'check the registry (npm config get registry); official Node packages are published as node-<os>-<arch>');
     if (err.offline) return null;
     throw new RedoxError('REDOX_NODE_DOWNLOAD', `npm view ${pkg} failed: ${err.detail}`, offlineHint);
   }
+  try {
+    fs.mkdirSync(path.dirname(versionsFile(pkg)), { recursive: true });
+    const tmp = `${versionsFile(pkg)}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ at: Date.now(), versions }));
+    fs.renameSync(tmp, versionsFile(pkg));
+  } catch {
+    // unwritable cache: the next build asks the registry again
+  }
+  return versions;
 }
 
 /** The Node package `spec` means for target `t`: an exact version already cached is used
@@ -195,6 +226,10 @@ export async function obtainNode(t: TargetSpec, spec: VersionSpec, note: Note): 
     const cached = checkEntry(t.pkg, spec.version, t);
     if (cached && !('problem' in cached)) return cached;
   }
+  // A list fetched in the last minutes answers without spawning npm, unless it lacks the release.
+  const recent = recentVersions(t.pkg);
+  const recentPick = recent ? pickVersion(recent, spec) : null;
+  if (recentPick) return use(t.pkg, recentPick, t, note);
   const versions = await registryVersions(t.pkg, t);
   if (!versions) {
     const fallback = cachedVersions(t.pkg).filter((v) => matches(v, spec)).sort(compareVersions).reverse();

@@ -1,12 +1,15 @@
 // Turning a bundle and its assets into a single executable with Node's SEA mechanism: blob from
 // the base Node binary itself, then copy (and strip: it must happen before injection, stripping
-// an injected binary breaks it), inject with postject, re-sign on macOS.
+// an injected binary breaks it), inject (Linux: elf-inject.ts; otherwise, or for an unexpected
+// ELF layout, postject), re-sign on macOS.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RedoxError } from '../../errors';
 import { sha256 } from './assets';
+import { injectElf } from './elf-inject';
+import { matchesSha256 } from './file-stamp';
 import { BaseNode, SEA_FUSE } from './node-base';
 import { buildCacheDir } from './node-cache';
 
@@ -46,17 +49,15 @@ export function stripsOn(base: BaseNode, wanted: boolean): boolean {
   return wanted && base.strip !== null;
 }
 
-/** The stripped base from the build cache (stripped/<base sha256>-<strip tool>), when it is
- *  there and still matches the checksum recorded beside it; null otherwise. */
-function cachedStripped(base: BaseNode): { file: string; data: Buffer | null } {
+/** The stripped base in the build cache (stripped/<base sha256>-<strip tool>) and whether it is
+ *  there and still matches the checksum recorded beside it. */
+function cachedStripped(base: BaseNode): { file: string; sound: boolean } {
   const file = path.join(buildCacheDir(), 'stripped', `${base.sha256}-${path.basename(base.strip!)}`);
   try {
-    const data = fs.readFileSync(file);
-    if (sha256(data) === fs.readFileSync(file + '.sha256', 'utf8').trim()) return { file, data };
+    return { file, sound: matchesSha256(file, fs.readFileSync(file + '.sha256', 'utf8').trim()) };
   } catch {
-    // not cached yet, or unreadable: strip again
+    return { file, sound: false }; // not cached yet, or unreadable: strip again
   }
-  return { file, data: null };
 }
 
 /** Keeps a stripped base for later builds (stripping is deterministic: same base, same tool, same
@@ -80,8 +81,8 @@ function keepStripped(file: string, stripped: string): void {
 export async function prepareBase(base: BaseNode, dest: string, strip: boolean): Promise<void> {
   fs.rmSync(dest, { force: true });
   const cached = strip ? cachedStripped(base) : null;
-  if (cached?.data) {
-    fs.writeFileSync(dest, cached.data);
+  if (cached?.sound) {
+    fs.copyFileSync(cached.file, dest);
   } else if (strip) {
     try {
       await run(base.strip!, ['-o', dest, base.file]);
@@ -108,6 +109,7 @@ export async function prepareBase(base: BaseNode, dest: string, strip: boolean):
 }
 
 export async function injectBlob(base: BaseNode, dest: string, blobFile: string): Promise<void> {
+  if (base.platform === 'linux' && injectElf(dest, fs.readFileSync(blobFile), SEA_FUSE)) return;
   const postject = path.join(path.dirname(require.resolve('postject/package.json')), 'dist', 'cli.js');
   const args = [postject, dest, 'NODE_SEA_BLOB', blobFile, '--sentinel-fuse', SEA_FUSE, '--overwrite'];
   if (base.platform === 'darwin') args.push('--macho-segment-name', 'NODE_SEA');

@@ -1,0 +1,198 @@
+// Injecting the SEA blob into a Linux (ELF64, little-endian) Node binary without postject.
+//
+// Node finds the blob the way postject's header does: it walks the program headers of the
+// running executable (dl_iterate_phdr) and looks for a PT_NOTE whose note is named
+// NODE_SEA_BLOB. So the blob becomes one note in a new read-only PT_LOAD appended at the end of
+// the file, and the program header table (two entries longer) moves into the zero padding
+// that ends the segment which already holds it. That segment keeps its offset-to-address
+// relation, so every kernel computes the table's address the same way (kernels before 5.18 use
+// the first segment's bias and e_phoff). postject loads the whole binary into LIEF in wasm for
+// the same edit: several seconds and about 1 GB of memory per build; this is a few header writes
+// and one append.
+//
+// Returns false, having changed nothing, when the binary's layout is not the expected one (no
+// padding large enough, unusual segments): the caller then falls back to postject.
+import fs from 'node:fs';
+import { RedoxError } from '../../errors';
+
+const PT_LOAD = 1;
+const PT_NOTE = 4;
+const PT_PHDR = 6;
+const PF_R = 4;
+const EHDR_SIZE = 64;
+const PHDR_SIZE = 56;
+const NOTE_NAME = 'NODE_SEA_BLOB';
+
+interface Phdr { type: number; flags: number; offset: number; vaddr: number; paddr: number; filesz: number; memsz: number; align: number }
+
+const align = (n: number, a: number) => Math.ceil(n / a) * a;
+
+function readPhdr(b: Buffer, at: number): Phdr {
+  const u64 = (o: number) => Number(b.readBigUInt64LE(at + o));
+  return { type: b.readUInt32LE(at), flags: b.readUInt32LE(at + 4), offset: u64(8), vaddr: u64(16), paddr: u64(24), filesz: u64(32), memsz: u64(40), align: u64(48) };
+}
+
+function writePhdr(b: Buffer, at: number, p: Phdr): void {
+  b.writeUInt32LE(p.type, at);
+  b.writeUInt32LE(p.flags, at + 4);
+  const u64 = (o: number, v: number) => b.writeBigUInt64LE(BigInt(v), at + o);
+  u64(8, p.offset); u64(16, p.vaddr); u64(24, p.paddr); u64(32, p.filesz); u64(40, p.memsz); u64(48, p.align);
+}
+
+/** The note record: header (namesz, descsz, type), name padded to 4, blob padded to 4. */
+function noteRecord(blob: Buffer): Buffer {
+  const name = Buffer.from(NOTE_NAME + '\0');
+  const nameLen = align(name.length, 4);
+  const out = Buffer.alloc(12 + nameLen + align(blob.length, 4));
+  out.writeUInt32LE(name.length, 0);
+  out.writeUInt32LE(blob.length, 4);
+  out.writeUInt32LE(0, 8);
+  name.copy(out, 12);
+  blob.copy(out, 12 + nameLen);
+  return out;
+}
+
+/** Whether `file` looks like a binary this module can edit: ELF64, little-endian, an executable
+ *  or position-independent executable with a program header table. */
+export function isElf64LE(head: Buffer): boolean {
+  return head.length >= EHDR_SIZE && head.readUInt32BE(0) === 0x7f454c46 && head[4] === 2 && head[5] === 1
+    && (head.readUInt16LE(16) === 2 || head.readUInt16LE(16) === 3) && head.readUInt16LE(54) === PHDR_SIZE;
+}
+
+/** Injects `blob` into the ELF binary `file` in place and blows the SEA fuse. */
+export function injectElf(file: string, blob: Buffer, fuse: string): boolean {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    return injectInto(fd, blob, fuse);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads `length` bytes at `position`. */
+function readAt(fd: number, position: number, length: number): Buffer {
+  const b = Buffer.alloc(length);
+  const n = fs.readSync(fd, b, 0, length, position);
+  return b.subarray(0, n);
+}
+
+/** Offsets of `marker` in the file (at most two: one is all a fuse may have), read in chunks
+ *  rather than all at once (the binary is over 100 MB). */
+function findAll(fd: number, size: number, marker: Buffer): number[] {
+  const found: number[] = [];
+  const chunk = Buffer.alloc(8 << 20);
+  for (let pos = 0; pos < size && found.length < 2; pos += chunk.length - marker.length) {
+    const n = fs.readSync(fd, chunk, 0, chunk.length, pos);
+    for (let i = chunk.subarray(0, n).indexOf(marker); i >= 0 && found.length < 2; i = chunk.subarray(0, n).indexOf(marker, i + 1)) {
+      if (!found.includes(pos + i)) found.push(pos + i);
+    }
+    if (n < chunk.length) break;
+  }
+  return found;
+}
+
+function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
+  const size = fs.fstatSync(fd).size;
+  const ehdr = readAt(fd, 0, EHDR_SIZE);
+  if (!isElf64LE(ehdr)) return false;
+  const phoff = Number(ehdr.readBigUInt64LE(32));
+  const shoff = Number(ehdr.readBigUInt64LE(40));
+  const phnum = ehdr.readUInt16LE(56);
+  const shentsize = ehdr.readUInt16LE(58);
+  const shnum = ehdr.readUInt16LE(60);
+  const table0 = readAt(fd, phoff, phnum * PHDR_SIZE);
+  if (table0.length < phnum * PHDR_SIZE) return false;
+  const phdrs = Array.from({ length: phnum }, (_, i) => readPhdr(table0, i * PHDR_SIZE));
+  const loads = phdrs.filter((p) => p.type === PT_LOAD);
+  // The fuse: exactly one "<fuse>:0", flipped to ":1" (as postject --sentinel-fuse does).
+  const marker = Buffer.from(fuse + ':0');
+  const fuses = findAll(fd, size, marker);
+  if (fuses.length !== 1) {
+    throw new RedoxError('REDOX_BUILD_INJECT', `the base binary has ${fuses.length === 0 ? 'no' : 'more than one'} unblown SEA fuse ${fuse}`, 'use a plain official Node binary as the base');
+  }
+  const at = fuses[0];
+  if (loads.length === 0 || phdrs.some((p) => p.type === PT_NOTE && noteNamed(readAt(fd, p.offset, p.filesz)))) return false;
+
+  // Room for the longer table in the padding after the segment that holds the table now.
+  const holder = loads.find((p) => p.offset <= phoff && phoff + phnum * PHDR_SIZE <= p.offset + p.filesz);
+  if (!holder || holder.filesz !== holder.memsz) return false;
+  const tableAt = align(holder.offset + holder.filesz, 8);
+  const count = phnum + 2;
+  const tableEnd = tableAt + count * PHDR_SIZE;
+  const nextOffset = Math.min(...loads.filter((p) => p.offset > holder.offset).map((p) => p.offset), size);
+  const nextVaddr = Math.min(...loads.filter((p) => p.vaddr > holder.vaddr).map((p) => p.vaddr), Number.MAX_SAFE_INTEGER);
+  if (tableEnd > nextOffset || holder.vaddr + (tableEnd - holder.offset) > nextVaddr) return false;
+  if (readAt(fd, tableAt, tableEnd - tableAt).some((byte) => byte !== 0)) return false;
+  const sections = shnum > 0 ? readAt(fd, shoff, shnum * shentsize) : Buffer.alloc(0);
+  if (sections.length < shnum * shentsize) return false;
+  for (let i = 0; i < shnum; i++) {
+    const s = i * shentsize;
+    const type = sections.readUInt32LE(s + 4);
+    const off = Number(sections.readBigUInt64LE(s + 24));
+    const len = Number(sections.readBigUInt64LE(s + 32));
+    if (type !== 8 /* SHT_NOBITS */ && len > 0 && off < tableEnd && off + len > tableAt) return false;
+  }
+
+  // The new segment: page-aligned after the file's end and after every segment's memory.
+  const pageAlign = Math.max(0x10000, ...loads.map((p) => p.align));
+  const note = noteRecord(blob);
+  const loadOffset = align(size, pageAlign);
+  const loadVaddr = align(Math.max(...loads.map((p) => p.vaddr + p.memsz)), pageAlign);
+  const newLoad: Phdr = { type: PT_LOAD, flags: PF_R, offset: loadOffset, vaddr: loadVaddr, paddr: loadVaddr, filesz: note.length, memsz: note.length, align: pageAlign };
+  const newNote: Phdr = { type: PT_NOTE, flags: PF_R, offset: loadOffset, vaddr: loadVaddr, paddr: loadVaddr, filesz: note.length, memsz: note.length, align: 4 };
+
+  // The table: the old entries with the holder extended over the table and PT_PHDR moved to it;
+  // the new PT_LOAD right after the last PT_LOAD (loads stay in address order), the note last.
+  const grown = tableEnd - holder.offset;
+  const table: Phdr[] = [];
+  const lastLoad = phdrs.lastIndexOf(loads[loads.length - 1]);
+  phdrs.forEach((p, i) => {
+    if (p === holder) table.push({ ...p, filesz: grown, memsz: grown });
+    else if (p.type === PT_PHDR) table.push({ ...p, offset: tableAt, vaddr: holder.vaddr + tableAt - holder.offset, paddr: holder.paddr + tableAt - holder.offset, filesz: count * PHDR_SIZE, memsz: count * PHDR_SIZE });
+    else table.push(p);
+    if (i === lastLoad) table.push(newLoad);
+  });
+  table.push(newNote);
+
+  const tableBytes = Buffer.alloc(tableEnd - tableAt);
+  table.forEach((p, i) => writePhdr(tableBytes, i * PHDR_SIZE, p));
+  ehdr.writeBigUInt64LE(BigInt(tableAt), 32);
+  ehdr.writeUInt16LE(count, 56);
+  // Appended first, headers last: a failure part-way leaves no half-edited table.
+  fs.writeSync(fd, Buffer.alloc(loadOffset - size), 0, loadOffset - size, size);
+  fs.writeSync(fd, note, 0, note.length, loadOffset);
+  fs.writeSync(fd, tableBytes, 0, tableBytes.length, tableAt);
+  fs.writeSync(fd, Buffer.from('1'), 0, 1, at + fuse.length + 1);
+  fs.writeSync(fd, ehdr, 0, EHDR_SIZE, 0);
+  return true;
+}
+
+function noteNamed(data: Buffer): boolean {
+  for (let pos = 0; pos + 12 <= data.length;) {
+    const namesz = data.readUInt32LE(pos);
+    const descsz = data.readUInt32LE(pos + 4);
+    if (data.toString('latin1', pos + 12, pos + 12 + namesz).replace(/\0$/, '') === NOTE_NAME) return true;
+    pos += 12 + align(namesz, 4) + align(descsz, 4);
+  }
+  return false;
+}
+
+/** The blob injected into an ELF binary, or null: for checks and tests. */
+export function readElfBlob(file: string): Buffer | null {
+  const data = fs.readFileSync(file);
+  if (!isElf64LE(data)) return null;
+  const phoff = Number(data.readBigUInt64LE(32));
+  const phnum = data.readUInt16LE(56);
+  for (let i = 0; i < phnum; i++) {
+    const p = readPhdr(data, phoff + i * PHDR_SIZE);
+    if (p.type !== PT_NOTE) continue;
+    for (let pos = p.offset; pos + 12 <= p.offset + p.filesz;) {
+      const namesz = data.readUInt32LE(pos);
+      const descsz = data.readUInt32LE(pos + 4);
+      const body = pos + 12 + align(namesz, 4);
+      if (data.toString('latin1', pos + 12, pos + 12 + namesz).replace(/\0$/, '') === NOTE_NAME) return data.subarray(body, body + descsz);
+      pos = body + align(descsz, 4);
+    }
+  }
+  return null;
+}
