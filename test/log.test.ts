@@ -49,3 +49,19 @@ test('lines still pending when the process exits are written', () => {
   assert.equal(line.msg, 'last words');
   assert.equal(line.n, 42);
 });
+
+test('request() writes the same line as info("request", fields), escaping included', () => {
+  const writes: string[] = [];
+  const log = createLogger({ level: 'info', pretty: false, batch: false, write: (t) => writes.push(t) });
+  const path = '/caf\u00e9/"q"\\x\n';
+  log.request('GET', path, 200, 1.25, 'id-1');
+  log.info('request', { method: 'GET', path, status: 200, duration_ms: 1.25, request_id: 'id-1' });
+  assert.equal(writes.length, 2, 'batch: false writes each line at once');
+  const strip = (line: string) => line.replace(/"time":"[^"]*"/, '"time":""');
+  assert.equal(strip(writes[0]), strip(writes[1]));
+  assert.deepEqual(JSON.parse(writes[0]), { ...JSON.parse(writes[0]), level: 'info', msg: 'request', method: 'GET', path, status: 200, duration_ms: 1.25, request_id: 'id-1' });
+  // Below its level, nothing.
+  const quiet = createLogger({ level: 'warn', pretty: false, batch: false, write: (t) => writes.push(t) });
+  quiet.request('GET', '/', 200, 1, 'id-2');
+  assert.equal(writes.length, 2);
+});

@@ -12,6 +12,10 @@ export interface Logger {
   info(msg: string, fields?: Fields): void;
   warn(msg: string, fields?: Fields): void;
   error(msg: string, fields?: Fields): void;
+  /** The access line of an answered request (info): the same line as
+   *  info('request', { method, path, status, duration_ms, request_id }), built without the
+   *  fields object, as it is written once per request. */
+  request(method: string, path: string, status: number, durationMs: number, requestId: string): void;
   enabled(level: Level): boolean;
   flush(): void;
 }
@@ -20,6 +24,8 @@ export interface LoggerOptions {
   level?: string;
   pretty?: boolean;
   write?: (text: string) => void;
+  /** false: every line is written at once (tests reading lines as they happen). */
+  batch?: boolean;
 }
 
 export function parseLevel(text: string | undefined): number {
@@ -46,6 +52,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = parseLevel(options.level ?? process.env.REDOX_LOG_LEVEL);
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
   const write = options.write ?? ((text: string) => process.stdout.write(text));
+  const batch = options.batch !== false;
   // Lines are kept in a list and joined once per write: appending each to one growing string
   // built a deep chain that V8 then had to flatten.
   let lines: string[] = [];
@@ -71,12 +78,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     write(text);
   };
 
-  const emit = (level: Level, msg: string, fields?: Fields) => {
-    if (LEVELS[level] < threshold) return;
-    const line = pretty ? prettyLine(level, msg, fields) : jsonLine(level, msg, fields);
+  const push = (level: Level, line: string) => {
     lines.push(line);
     size += line.length;
-    if (size > FLUSH_BYTES) return flush();
+    if (size > FLUSH_BYTES || !batch) return flush();
     if (!pending) {
       pending = true;
       if (!exitHooked) {
@@ -97,11 +102,25 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     }
   };
 
+  const emit = (level: Level, msg: string, fields?: Fields) => {
+    if (LEVELS[level] < threshold) return;
+    push(level, pretty ? prettyLine(level, msg, fields) : jsonLine(level, msg, fields));
+  };
+
+  const request = (method: string, path: string, status: number, durationMs: number, requestId: string) => {
+    if (LEVELS.info < threshold) return;
+    if (pretty) return push('info', prettyLine('info', 'request', { method, path, status, duration_ms: durationMs, request_id: requestId }));
+    push('info', '{"time":"' + isoNow() + '","level":"info","msg":"request","method":' + quote(method) + ',"path":' + quote(path)
+      + ',"status":' + (Number.isFinite(status) ? status : 'null') + ',"duration_ms":' + (Number.isFinite(durationMs) ? durationMs : 'null')
+      + ',"request_id":' + quote(requestId) + '}\n');
+  };
+
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
+    request,
     enabled: (level) => LEVELS[level] >= threshold,
     flush,
   };

@@ -111,9 +111,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   const logRequest = (method: string, path: string, status: number, start: number, id: string,
     route: string | undefined = undefined, killed: CompletedRequest['killed'] = undefined, failed = false) => {
     if (observer) observer.completed({ method, route: route ?? null, status, durationMs: performance.now() - start, killed, failed });
-    if (log.enabled('info')) {
-      log.info('request', { method, path, status, duration_ms: Math.round((performance.now() - start) * 100) / 100, request_id: id });
-    }
+    if (log.enabled('info')) log.request(method, path, status, Math.round((performance.now() - start) * 100) / 100, id);
   };
 
   /** One request from routing to the answer: a single object per request instead of closures;
