@@ -3,23 +3,31 @@
 // The admin listener serves them at /metrics; with `serve --workers` the primary sums the
 // workers' registries on each scrape.
 import { defineFeature, sync } from '../../core/feature';
-import { declare, update } from './app-metrics';
+import type * as AppMetrics from './app-metrics';
 import { METRICS_LUA } from './metrics.lua';
-import { builtinSeries, clusterExposition, exposition } from './registry';
+import type * as Registry from './registry';
+
+// prom-client takes about 50 ms to load: the modules that use it are required when the feature
+// starts, not when it is only listed (the development CLI registers every feature's options).
+const appMetrics = () => require('./app-metrics') as typeof AppMetrics;
+const registry = () => require('./registry') as typeof Registry;
 
 export default defineFeature({
-  install: () => ({
-    lua: METRICS_LUA,
-    functions: {
-      declare: sync((kind: 'counter' | 'gauge' | 'histogram', opts) => declare(kind, opts), { name: 'metrics' }),
-      update: sync((id, op: string, value, labels) => update(id, op, value, labels), { name: 'metrics' }),
-    },
-  }),
-  operations: (ctx) => ({
-    observer: builtinSeries(ctx).observer,
-    admin: { '/metrics': exposition },
-  }),
+  install: () => {
+    const { declare, update } = appMetrics();
+    return {
+      lua: METRICS_LUA,
+      functions: {
+        declare: sync((kind: 'counter' | 'gauge' | 'histogram', opts) => declare(kind, opts), { name: 'metrics' }),
+        update: sync((id, op: string, value, labels) => update(id, op, value, labels), { name: 'metrics' }),
+      },
+    };
+  },
+  operations: (ctx) => {
+    const { builtinSeries, exposition } = registry();
+    return { observer: builtinSeries(ctx).observer, admin: { '/metrics': exposition } };
+  },
   primary: () => ({
-    admin: { '/metrics': clusterExposition },
+    admin: { '/metrics': registry().clusterExposition },
   }),
 });

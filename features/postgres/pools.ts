@@ -1,9 +1,13 @@
 // The pools and open transactions of one Lua VM. Lua holds integer ids; a pool id is shared by
 // every connect() with the same settings, a transaction id names one checked-out client.
-import { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { Logger, LuaArgumentError } from '../../core/feature';
 import type { Settings } from './options';
 import { typeParsers } from './types';
+
+// pg takes about 30 ms to load: required on the first connect (see ../redis/clients.ts).
+let PgPool: typeof Pool | undefined;
+const pgPool = (): typeof Pool => (PgPool ??= (require('pg') as typeof import('pg')).Pool);
 
 export interface PoolHandle {
   readonly id: number;
@@ -37,7 +41,8 @@ export class Pools {
   open(settings: Settings): number {
     const known = this.byKey.get(settings.key);
     if (known) return known.id;
-    const pool = new Pool({ ...settings.config, types: typeParsers });
+    const PoolClass = pgPool();
+    const pool = new PoolClass({ ...settings.config, types: typeParsers });
     // An idle client whose server went away emits here; without a listener Node would crash.
     // The pool drops that client and opens a new one on the next call.
     pool.on('error', (err) => this.log.warn('postgres: idle connection failed', { target: settings.target, err: err.message }));

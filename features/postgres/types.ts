@@ -5,13 +5,16 @@
 // JSON values and arrays holding NULL cannot be pushed as plain tables (nil would leave a hole
 // in a Lua array), so such a cell is left as JSON text and its position reported: the Lua side
 // decodes it with json.decode, which gives json.null for JSON null.
-import { types } from 'pg';
 import type { CustomTypesConfig } from 'pg';
+
+// pg is required when its parsers are first asked for (after a connect), not at load.
+const pgTypes = () => (require('pg') as typeof import('pg')).types;
 
 const MAX_SAFE = 9007199254740991n;
 
 /** Text of the outer array, elements still strings (or null). Handles nesting. */
-const parseTextArray = types.getTypeParser(1009 as never, 'text') as (text: string) => unknown[];
+let textArray: ((text: string) => unknown[]) | undefined;
+const parseTextArray = (text: string) => (textArray ??= pgTypes().getTypeParser(1009 as never, 'text') as (text: string) => unknown[])(text);
 
 /** A JSON-typed cell: the raw JSON text to decode in Lua. */
 export class JsonText {
@@ -77,7 +80,7 @@ export const typeParsers: CustomTypesConfig = {
       const p = PARSERS.get(oid);
       if (p) return JSON_ARRAY_OIDS.has(oid) ? jsonArray : p;
     }
-    return types.getTypeParser(oid as never, format as 'text');
+    return pgTypes().getTypeParser(oid as never, format as 'text');
   }) as CustomTypesConfig['getTypeParser'],
 };
 

@@ -1,8 +1,13 @@
 // The Redis clients of one Lua VM. Lua holds integer ids; connect() with the same settings
 // shares one client (one connection: Redis pipelines commands on it).
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { Logger, LuaArgumentError } from '../../core/feature';
 import type { Settings } from './options';
+
+// ioredis takes about 60 ms to load: required on the first connect, so a process that never
+// connects (a CLI listing its options, an app without Redis calls) does not pay for it.
+let IoRedis: typeof Redis | undefined;
+const ioredis = (): typeof Redis => (IoRedis ??= require('ioredis') as typeof Redis);
 
 export interface ClientHandle {
   readonly id: number;
@@ -21,7 +26,8 @@ export class Clients {
   open(settings: Settings): number {
     const known = this.byKey.get(settings.key);
     if (known) return known.id;
-    const client = settings.url ? new Redis(settings.url, settings.options) : new Redis(settings.options);
+    const RedisClient = ioredis();
+    const client = settings.url ? new RedisClient(settings.url, settings.options) : new RedisClient(settings.options);
     const h: ClientHandle = { id: this.nextId++, client, settings };
     // Without an 'error' listener ioredis prints every failed reconnect. Log each outage once.
     client.on('error', (err: Error & { code?: string }) => {
