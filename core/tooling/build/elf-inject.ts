@@ -116,6 +116,10 @@ function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
   // Room for the longer table in the padding after the segment that holds the table now.
   const holder = loads.find((p) => p.offset <= phoff && phoff + phnum * PHDR_SIZE <= p.offset + p.filesz);
   if (!holder || holder.filesz !== holder.memsz) return false;
+  // Kernels before 5.18 place the table at the first segment's bias + e_phoff: the holder must
+  // map the file with that same bias.
+  const first = loads.reduce((a, b) => (b.offset < a.offset ? b : a));
+  if (holder.vaddr - holder.offset !== first.vaddr - first.offset) return false;
   const tableAt = align(holder.offset + holder.filesz, 8);
   const count = phnum + 2;
   const tableEnd = tableAt + count * PHDR_SIZE;
