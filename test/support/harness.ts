@@ -34,8 +34,25 @@ export function memoryLogger(): Logger & { lines: string[] } {
   return Object.assign(log, { lines });
 }
 
+/** Folders tempDir made in this process: removed when it exits, whatever its tests did (a test
+ *  file left about a hundred behind per run before). */
+const madeDirs: string[] = [];
+
 export function tempDir(prefix = 'redox-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (madeDirs.length === 0) {
+    process.on('exit', () => {
+      for (const d of madeDirs) {
+        try {
+          fs.rmSync(d, { recursive: true, force: true });
+        } catch {
+          // a folder still in use is left to the OS's temp cleaning
+        }
+      }
+    });
+  }
+  madeDirs.push(dir);
+  return dir;
 }
 
 export interface LuaHarness {
