@@ -1,0 +1,44 @@
+// What a `redox` process loads before it does anything: the development CLI registers every
+// feature's options, so a feature's heavy npm dependencies must wait until they are used
+// (ioredis on connect, pg on connect, prom-client when metrics starts, yaml for `redox deploy`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, tempDir } from './support/harness';
+
+const HEAVY = ['ioredis', 'pg', 'prom-client', 'yaml'];
+
+/** The npm packages among the modules a Node process had loaded when it exited. */
+function loadedPackages(args: string[]): string[] {
+  const dir = tempDir('redox-startup-');
+  const hook = path.join(dir, 'list-modules.cjs');
+  fs.writeFileSync(hook, `process.on('exit', () => {
+    const names = new Set(Object.keys(require.cache).map((f) => (/node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(f) || [])[1]).filter(Boolean));
+    require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify([...names]));
+  });`);
+  const r = spawnSync(process.execPath, ['-r', hook, path.join(ROOT, 'build', 'cli', 'main.js'), ...args], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(fs.readFileSync(path.join(dir, 'loaded.json'), 'utf8'));
+}
+
+test('redox --version and a run that uses no datastore load none of the heavy dependencies', () => {
+  const version = loadedPackages(['--version']);
+  assert.ok(version.includes('commander'), `the hook sees npm packages: ${version.join(', ')}`);
+  assert.deepEqual(version.filter((p) => HEAVY.includes(p)), []);
+  const dir = tempDir('redox-startup-run-');
+  fs.writeFileSync(path.join(dir, 'hello.lua'), 'print("hi")\n');
+  // Datastore features selected: nothing heavy until a connect. (Options go before the script:
+  // what follows it is the script's own arguments.)
+  const run = loadedPackages(['run', '--features', 'uuid,sqlite,redis,postgres,requests', path.join(dir, 'hello.lua')]);
+  assert.ok(run.includes('uuid'), `the selected uuid feature loaded its package: ${run.join(', ')}`);
+  assert.deepEqual(run.filter((p) => HEAVY.includes(p)), []);
+});
+
+test('the metrics feature loads prom-client when it starts, and redox deploy loads yaml', () => {
+  const dir = tempDir('redox-startup-metrics-');
+  fs.writeFileSync(path.join(dir, 'm.lua'), 'metrics.counter{ name = "jobs_total", help = "jobs" }:inc()\nprint("ok")\n');
+  assert.ok(loadedPackages(['run', '--features', 'metrics', path.join(dir, 'm.lua')]).includes('prom-client'));
+  assert.ok(loadedPackages(['deploy', 'kubernetes', '--name', 'x']).includes('yaml'));
+});
