@@ -3,11 +3,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { Logger, LuaArgumentError } from '../../core/feature';
 import type { Settings } from './options';
+import { pg } from './pg';
 import { typeParsers } from './types';
-
-// pg takes about 30 ms to load: required on the first connect (see ../redis/clients.ts).
-let PgPool: typeof Pool | undefined;
-const pgPool = (): typeof Pool => (PgPool ??= (require('pg') as typeof import('pg')).Pool);
 
 export interface PoolHandle {
   readonly id: number;
@@ -41,8 +38,7 @@ export class Pools {
   open(settings: Settings): number {
     const known = this.byKey.get(settings.key);
     if (known) return known.id;
-    const PoolClass = pgPool();
-    const pool = new PoolClass({ ...settings.config, types: typeParsers });
+    const pool = new (pg().Pool)({ ...settings.config, types: typeParsers });
     // An idle client whose server went away emits here; without a listener Node would crash.
     // The pool drops that client and opens a new one on the next call.
     pool.on('error', (err) => this.log.warn('postgres: idle connection failed', { target: settings.target, err: err.message }));

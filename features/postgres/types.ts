@@ -6,15 +6,13 @@
 // in a Lua array), so such a cell is left as JSON text and its position reported: the Lua side
 // decodes it with json.decode, which gives json.null for JSON null.
 import type { CustomTypesConfig } from 'pg';
-
-// pg is required when its parsers are first asked for (after a connect), not at load.
-const pgTypes = () => (require('pg') as typeof import('pg')).types;
+import { pg } from './pg';
 
 const MAX_SAFE = 9007199254740991n;
 
 /** Text of the outer array, elements still strings (or null). Handles nesting. */
 let textArray: ((text: string) => unknown[]) | undefined;
-const parseTextArray = (text: string) => (textArray ??= pgTypes().getTypeParser(1009 as never, 'text') as (text: string) => unknown[])(text);
+const parseTextArray = (text: string) => (textArray ??= pg().types.getTypeParser(1009 as never, 'text') as (text: string) => unknown[])(text);
 
 /** A JSON-typed cell: the raw JSON text to decode in Lua. */
 export class JsonText {
@@ -80,7 +78,7 @@ export const typeParsers: CustomTypesConfig = {
       const p = PARSERS.get(oid);
       if (p) return JSON_ARRAY_OIDS.has(oid) ? jsonArray : p;
     }
-    return pgTypes().getTypeParser(oid as never, format as 'text');
+    return pg().types.getTypeParser(oid as never, format as 'text');
   }) as CustomTypesConfig['getTypeParser'],
 };
 

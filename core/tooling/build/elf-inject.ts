@@ -111,7 +111,7 @@ function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
     throw new RedoxError('REDOX_BUILD_INJECT', `the base binary has ${fuses.length === 0 ? 'no' : 'more than one'} unblown SEA fuse ${fuse}`, 'use a plain official Node binary as the base');
   }
   const at = fuses[0];
-  if (loads.length === 0 || phdrs.some((p) => p.type === PT_NOTE && noteNamed(readAt(fd, p.offset, p.filesz)))) return false;
+  if (loads.length === 0 || phdrs.some((p) => p.type === PT_NOTE && blobNote(readAt(fd, p.offset, p.filesz)) !== null)) return false;
 
   // Room for the longer table in the padding after the segment that holds the table now.
   const holder = loads.find((p) => p.offset <= phoff && phoff + phnum * PHDR_SIZE <= p.offset + p.filesz);
@@ -171,32 +171,32 @@ function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
   return true;
 }
 
-function noteNamed(data: Buffer): boolean {
-  for (let pos = 0; pos + 12 <= data.length;) {
-    const namesz = data.readUInt32LE(pos);
-    const descsz = data.readUInt32LE(pos + 4);
-    if (data.toString('latin1', pos + 12, pos + 12 + namesz).replace(/\0$/, '') === NOTE_NAME) return true;
-    pos += 12 + align(namesz, 4) + align(descsz, 4);
+/** The NODE_SEA_BLOB note's contents among the notes in `notes` (a PT_NOTE segment's bytes). */
+function blobNote(notes: Buffer): Buffer | null {
+  for (let pos = 0; pos + 12 <= notes.length;) {
+    const namesz = notes.readUInt32LE(pos);
+    const descsz = notes.readUInt32LE(pos + 4);
+    const body = pos + 12 + align(namesz, 4);
+    if (notes.toString('latin1', pos + 12, pos + 12 + namesz).replace(/\0$/, '') === NOTE_NAME) return notes.subarray(body, body + descsz);
+    pos = body + align(descsz, 4);
   }
-  return false;
+  return null;
 }
 
 /** The blob injected into an ELF binary, or null: for checks and tests. */
 export function readElfBlob(file: string): Buffer | null {
-  const data = fs.readFileSync(file);
-  if (!isElf64LE(data)) return null;
-  const phoff = Number(data.readBigUInt64LE(32));
-  const phnum = data.readUInt16LE(56);
-  for (let i = 0; i < phnum; i++) {
-    const p = readPhdr(data, phoff + i * PHDR_SIZE);
-    if (p.type !== PT_NOTE) continue;
-    for (let pos = p.offset; pos + 12 <= p.offset + p.filesz;) {
-      const namesz = data.readUInt32LE(pos);
-      const descsz = data.readUInt32LE(pos + 4);
-      const body = pos + 12 + align(namesz, 4);
-      if (data.toString('latin1', pos + 12, pos + 12 + namesz).replace(/\0$/, '') === NOTE_NAME) return data.subarray(body, body + descsz);
-      pos = body + align(descsz, 4);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const ehdr = readAt(fd, 0, EHDR_SIZE);
+    if (!isElf64LE(ehdr)) return null;
+    const table = readAt(fd, Number(ehdr.readBigUInt64LE(32)), ehdr.readUInt16LE(56) * PHDR_SIZE);
+    for (let i = 0; i + PHDR_SIZE <= table.length; i += PHDR_SIZE) {
+      const p = readPhdr(table, i);
+      const found = p.type === PT_NOTE ? blobNote(readAt(fd, p.offset, p.filesz)) : null;
+      if (found) return found;
     }
+    return null;
+  } finally {
+    fs.closeSync(fd);
   }
-  return null;
 }

@@ -92,9 +92,10 @@ export function checkEntry(pkg: string, version: string, t: TargetSpec, deep = f
     const st = fs.statSync(path.join(dir, f), { throwIfNoEntry: false });
     if (!st) return { problem: `${f} is missing` };
     const file = path.join(dir, f);
-    const hashed = f === t.exe ? !deep && matchesSha256(file, h, `${dir}.verified`) : false;
-    const hashIt = !hashed && (deep || f === t.exe || !rec.sizes);
-    if ((rec.sizes && st.size !== rec.sizes[f]) || (hashIt && hashFile(file) !== h)) return { problem: `${f} does not match its checksum` };
+    const sound = rec.sizes && st.size !== rec.sizes[f] ? false
+      : f === t.exe ? matchesSha256(file, h, `${dir}.verified`)
+        : deep || !rec.sizes ? hashFile(file) === h : true;
+    if (!sound) return { problem: `${f} does not match its checksum` };
   }
   return asPackage(dir, rec, t);
 }

@@ -109,7 +109,7 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
     await step(strip ? 'strip' : 'copy', () => prepareBase(plan.base, partial, strip), () => formatBytes(fs.statSync(partial).size));
     const nodeStripped = fs.statSync(partial).size;
     if (target.budget && nodeStripped + blob.length > target.budget.bytes) overBudget(target, nodeStripped + blob.length, nodeStripped, true);
-    await step('inject', () => injectBlob(plan.base, partial, blobFile));
+    await step('inject', () => injectBlob(plan.base, partial, blob, blobFile));
     const runner = plan.base.runner;
     if (runner) {
       await step('smoke', () => smokeTest(partial, { distro: target.distro, features: target.features }, work, runner),

@@ -108,8 +108,9 @@ export async function prepareBase(base: BaseNode, dest: string, strip: boolean):
   }
 }
 
-export async function injectBlob(base: BaseNode, dest: string, blobFile: string): Promise<void> {
-  if (base.platform === 'linux' && injectElf(dest, fs.readFileSync(blobFile), SEA_FUSE)) return;
+/** Injects the blob (in memory, and as `blobFile` for postject) into `dest`. */
+export async function injectBlob(base: BaseNode, dest: string, blob: Buffer, blobFile: string): Promise<void> {
+  if (base.platform === 'linux' && injectElf(dest, blob, SEA_FUSE)) return;
   const postject = path.join(path.dirname(require.resolve('postject/package.json')), 'dist', 'cli.js');
   const args = [postject, dest, 'NODE_SEA_BLOB', blobFile, '--sentinel-fuse', SEA_FUSE, '--overwrite'];
   if (base.platform === 'darwin') args.push('--macho-segment-name', 'NODE_SEA');
