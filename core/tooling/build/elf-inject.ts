@@ -13,7 +13,7 @@
 // Returns false, having changed nothing, when the binary's layout is not the expected one (no
 // padding large enough, unusual segments): the caller then falls back to postject.
 import fs from 'node:fs';
-import { RedoxError } from '../../errors';
+import { blowFuse, findFuse, readAt } from './sea-fuse';
 
 const PT_LOAD = 1;
 const PT_NOTE = 4;
@@ -69,28 +69,6 @@ export function injectElf(file: string, blob: Buffer, fuse: string): boolean {
   }
 }
 
-/** Reads `length` bytes at `position`. */
-function readAt(fd: number, position: number, length: number): Buffer {
-  const b = Buffer.alloc(length);
-  const n = fs.readSync(fd, b, 0, length, position);
-  return b.subarray(0, n);
-}
-
-/** Offsets of `marker` in the file (at most two: one is all a fuse may have), read in chunks
- *  rather than all at once (the binary is over 100 MB). */
-function findAll(fd: number, size: number, marker: Buffer): number[] {
-  const found: number[] = [];
-  const chunk = Buffer.alloc(8 << 20);
-  for (let pos = 0; pos < size && found.length < 2; pos += chunk.length - marker.length) {
-    const n = fs.readSync(fd, chunk, 0, chunk.length, pos);
-    for (let i = chunk.subarray(0, n).indexOf(marker); i >= 0 && found.length < 2; i = chunk.subarray(0, n).indexOf(marker, i + 1)) {
-      if (!found.includes(pos + i)) found.push(pos + i);
-    }
-    if (n < chunk.length) break;
-  }
-  return found;
-}
-
 function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
   const size = fs.fstatSync(fd).size;
   const ehdr = readAt(fd, 0, EHDR_SIZE);
@@ -104,13 +82,7 @@ function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
   if (table0.length < phnum * PHDR_SIZE) return false;
   const phdrs = Array.from({ length: phnum }, (_, i) => readPhdr(table0, i * PHDR_SIZE));
   const loads = phdrs.filter((p) => p.type === PT_LOAD);
-  // The fuse: exactly one "<fuse>:0", flipped to ":1" (as postject --sentinel-fuse does).
-  const marker = Buffer.from(fuse + ':0');
-  const fuses = findAll(fd, size, marker);
-  if (fuses.length !== 1) {
-    throw new RedoxError('REDOX_BUILD_INJECT', `the base binary has ${fuses.length === 0 ? 'no' : 'more than one'} unblown SEA fuse ${fuse}`, 'use a plain official Node binary as the base');
-  }
-  const at = fuses[0];
+  const at = findFuse(fd, size, fuse);
   if (loads.length === 0 || phdrs.some((p) => p.type === PT_NOTE && blobNote(readAt(fd, p.offset, p.filesz)) !== null)) return false;
 
   // Room for the longer table in the padding after the segment that holds the table now.
@@ -166,7 +138,7 @@ function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
   fs.writeSync(fd, Buffer.alloc(loadOffset - size), 0, loadOffset - size, size);
   fs.writeSync(fd, note, 0, note.length, loadOffset);
   fs.writeSync(fd, tableBytes, 0, tableBytes.length, tableAt);
-  fs.writeSync(fd, Buffer.from('1'), 0, 1, at + fuse.length + 1);
+  blowFuse(fd, at, fuse);
   fs.writeSync(fd, ehdr, 0, EHDR_SIZE, 0);
   return true;
 }

@@ -1,7 +1,7 @@
 // Turning a bundle and its assets into a single executable with Node's SEA mechanism: blob from
 // the base Node binary itself, then copy (and strip: it must happen before injection, stripping
-// an injected binary breaks it), inject (Linux: elf-inject.ts; otherwise, or for an unexpected
-// ELF layout, postject), re-sign on macOS.
+// an injected binary breaks it), inject (Linux: elf-inject.ts, Windows: pe-inject.ts; macOS, or a
+// layout those do not expect, postject), re-sign on macOS.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { RedoxError } from '../../errors';
 import { sha256 } from './assets';
 import { injectElf } from './elf-inject';
+import { injectPe } from './pe-inject';
 import { matchesSha256 } from './file-stamp';
 import { BaseNode, SEA_FUSE } from './node-base';
 import { buildCacheDir } from './node-cache';
@@ -111,6 +112,7 @@ export async function prepareBase(base: BaseNode, dest: string, strip: boolean):
 /** Injects the blob (in memory, and as `blobFile` for postject) into `dest`. */
 export async function injectBlob(base: BaseNode, dest: string, blob: Buffer, blobFile: string): Promise<void> {
   if (base.platform === 'linux' && injectElf(dest, blob, SEA_FUSE)) return;
+  if (base.platform === 'win32' && injectPe(dest, blob, SEA_FUSE)) return;
   const postject = path.join(path.dirname(require.resolve('postject/package.json')), 'dist', 'cli.js');
   const args = [postject, dest, 'NODE_SEA_BLOB', blobFile, '--sentinel-fuse', SEA_FUSE, '--overwrite'];
   if (base.platform === 'darwin') args.push('--macho-segment-name', 'NODE_SEA');
