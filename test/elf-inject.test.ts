@@ -6,15 +6,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir } from './support/harness';
+import { readBytes, tempDir } from './support/harness';
+import { fuseState } from '../core/tooling/build/sea-fuse';
 import { injectElf, readElfBlob } from '../core/tooling/build/elf-inject';
 import { SEA_FUSE } from '../core/tooling/build/node-base';
 
 const TMP = tempDir('redox-elf-inject-');
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 
-const hostIsElf = fs.readFileSync(process.execPath).subarray(0, 4).toString('latin1') === '\x7fELF';
-const hasFuse = hostIsElf && fs.readFileSync(process.execPath).includes(SEA_FUSE + ':0');
+const hostIsElf = readBytes(process.execPath, 0, 4).toString('latin1') === '\x7fELF';
+const hasFuse = hostIsElf && fuseState(process.execPath, SEA_FUSE) === 'unblown';
 const skip = !hostIsElf ? 'the running Node is not an ELF binary' : !hasFuse ? 'the running Node has no SEA fuse' : false;
 
 function blobFor(script: string): Buffer {

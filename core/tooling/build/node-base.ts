@@ -3,12 +3,13 @@
 // anything is built: it must be Node 20.12+ (SEA assets) and carry the SEA sentinel fuse, not yet
 // blown. The SEA blob comes from the base itself when it runs here, else from the build machine's
 // package of the same version (the blob holds no machine code: no code cache, no snapshot).
-import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
 import { Note, obtainNode } from './node-cache';
+import { hashFile } from './file-hash';
+import { fuseState } from './sea-fuse';
 import { DEFAULT_MAJOR, parseNodeVersion, VersionSpec } from './node-versions';
 import { isMachine, machineTarget, parseTarget, runnerFor, stripTool, TargetSpec, TARGETS } from './targets';
 
@@ -75,14 +76,13 @@ export function checkBaseNode(given: string, source: 'host' | 'path' = 'path'): 
   }
   if (!st.isFile()) fail(`--node ${given} is not a file`);
   const info = probe(file);
-  const bytes = fs.readFileSync(file);
-  const at = bytes.indexOf(SEA_FUSE + ':');
+  const fuse = fuseState(file, SEA_FUSE);
   if (typeof info === 'string') {
     fail(`--node ${given} is not a Node binary (${info})`,
-      at >= 0 ? 'the base binary must run on this machine: it also generates the SEA blob' : HINT);
+      fuse !== 'none' ? 'the base binary must run on this machine: it also generates the SEA blob' : HINT);
   }
-  if (at < 0) fail(`--node ${given} (Node ${info.version}) lacks the SEA fuse ${SEA_FUSE}: it cannot become a single executable`, HINT);
-  if (bytes[at + SEA_FUSE.length + 1] === 0x31) fail(`--node ${given} is already a single executable (its SEA fuse is blown)`, 'use a plain Node binary as the base');
+  if (fuse === 'none') fail(`--node ${given} (Node ${info.version}) lacks the SEA fuse ${SEA_FUSE}: it cannot become a single executable`, HINT);
+  if (fuse === 'blown') fail(`--node ${given} is already a single executable (its SEA fuse is blown)`, 'use a plain Node binary as the base');
   const [major, minor] = info.version.slice(1).split('.').map(Number);
   if (major < 20 || (major === 20 && minor < 12) || (major === 21 && minor < 7)) {
     fail(`--node ${given} is Node ${info.version}; single-executable assets need v20.12+ or v21.7+`);
@@ -90,15 +90,13 @@ export function checkBaseNode(given: string, source: 'host' | 'path' = 'path'): 
   const target = machineTarget(info.platform, info.arch);
   const spec = target ? TARGETS[target] : null;
   return {
-    file, ...info, bytes: st.size, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), source, package: null,
+    file, ...info, bytes: st.size, sha256: hashFile(file), source, package: null,
     target: spec, targetAsked: false, headers: null, blobNode: file, runner: [], strip: spec ? stripTool(spec) : null,
   };
 }
 
 function checkFuse(file: string, label: string): void {
-  const bytes = fs.readFileSync(file);
-  const at = bytes.indexOf(SEA_FUSE + ':');
-  if (at < 0 || bytes[at + SEA_FUSE.length + 1] === 0x31) fail(`${label} has no usable SEA fuse`, 'the registry package is not a plain official Node binary; report it');
+  if (fuseState(file, SEA_FUSE) !== 'unblown') fail(`${label} has no usable SEA fuse`, 'the registry package is not a plain official Node binary; report it');
 }
 
 export interface BaseRequest {

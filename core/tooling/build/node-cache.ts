@@ -3,7 +3,6 @@
 // and reused. Every use checks the entry against the record written when it was unpacked (the
 // binary by its sha256, re-hashed whenever it changed since its last check: file-stamp.ts), so a
 // corrupt or altered entry is fetched again, never used.
-import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +14,7 @@ import { describeSpec, pickVersion, VersionSpec, compareVersions, matches } from
 import { TargetSpec } from './targets';
 import { withLock } from './cache-lock';
 import { matchesSha256 } from './file-stamp';
+import { hashFile } from './file-hash';
 
 const exec = promisify(execFile);
 const ENTRY_FILE = 'redox-entry.json';
@@ -65,8 +65,6 @@ function listFiles(dir: string): string[] {
   walk('');
   return files.sort();
 }
-
-const hashFile = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 function asPackage(dir: string, rec: EntryRecord, t: TargetSpec): NodePackage {
   const headers = fs.existsSync(path.join(dir, 'include', 'node', 'node_version.h')) ? dir : null;
@@ -127,7 +125,7 @@ async function fetchEntry(pkg: string, version: string, t: TargetSpec, note: Not
       if (!isNpmFailure(err)) throw err;
       throw new RedoxError('REDOX_NODE_DOWNLOAD', `could not download ${pkg}@${version}: ${err.detail}`, err.offline ? offlineHint : 'check the npm registry configuration (npm config get registry)');
     }
-    const actual = 'sha512-' + crypto.createHash('sha512').update(fs.readFileSync(tgz)).digest('base64');
+    const actual = 'sha512-' + hashFile(tgz, 'sha512', 'base64');
     if (typeof integrity !== 'string' || actual !== integrity) {
       throw new RedoxError('REDOX_NODE_INTEGRITY', `${pkg}@${version} as downloaded has integrity ${actual}, but the registry lists ${integrity}`,
         'the download was altered or truncated on the way; retry, and check any proxy or registry mirror in your npm configuration');

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
 import { gatherAssets, sha256 } from './assets';
+import { hashFile } from './file-hash';
 import { bundleEntry } from './bundle';
 import { EntryFeature, renderEntry } from './entry';
 import { BuildManifest, MANIFEST_SUFFIX, METAFILE_SUFFIX } from './manifest';
@@ -119,15 +120,15 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
     } else {
       progress({ kind: 'skip', target: target.name, step: 'smoke', why: `a ${plan.base.platform}-${plan.base.arch} binary cannot run on this machine` });
     }
-    const data = fs.readFileSync(partial);
-    if (target.budget && data.length > target.budget.bytes) overBudget(target, data.length, nodeStripped, false);
+    const bytes = fs.statSync(partial).size;
+    if (target.budget && bytes > target.budget.bytes) overBudget(target, bytes, nodeStripped, false);
     const assetsTotal = Object.values(assets).reduce((n, a) => n + a.bytes, 0) + fs.statSync(infoFile).size;
     const featureAssets = Object.values(featureCosts).reduce((n, c) => n + c.assets, 0);
     const manifest: BuildManifest = {
       ...info,
       file: target.name,
-      sha256: sha256(data),
-      bytes: data.length,
+      sha256: hashFile(partial),
+      bytes,
       sizes: {
         node: plan.base.bytes, nodeStripped, bundle: bundle.code.length, assets: assetsTotal,
         core: { js: js.core, assets: assetsTotal - featureAssets }, shared: js.shared, features: featureCosts,

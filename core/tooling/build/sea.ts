@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RedoxError } from '../../errors';
-import { sha256 } from './assets';
+import { hashFile } from './file-hash';
 import { injectElf } from './elf-inject';
 import { injectPe } from './pe-inject';
 import { matchesSha256 } from './file-stamp';
@@ -66,9 +66,8 @@ function cachedStripped(base: BaseNode): { file: string; sound: boolean } {
 function keepStripped(file: string, stripped: string): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const data = fs.readFileSync(stripped);
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp + '.sha256', sha256(data) + '\n');
+    fs.writeFileSync(tmp + '.sha256', hashFile(stripped) + '\n');
     fs.copyFileSync(stripped, tmp);
     fs.renameSync(tmp, file);
     fs.renameSync(tmp + '.sha256', file + '.sha256');
