@@ -10,17 +10,20 @@ import { ROOT, tempDir } from './support/harness';
 
 const HEAVY = ['ioredis', 'pg', 'prom-client', 'yaml'];
 
-/** The npm packages among the modules a Node process had loaded when it exited. */
-function loadedPackages(args: string[]): string[] {
+/** The npm packages among the modules a Node process had loaded when it exited (and, in
+ *  `builtins`, the Node built-in modules it had loaded). */
+function loadedPackages(args: string[]): string[] & { builtins: string[] } {
   const dir = tempDir('redox-startup-');
   const hook = path.join(dir, 'list-modules.cjs');
   fs.writeFileSync(hook, `process.on('exit', () => {
     const names = new Set(Object.keys(require.cache).map((f) => (/node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(f) || [])[1]).filter(Boolean));
-    require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify([...names]));
+    const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+    require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({ packages: [...names], builtins }));
   });`);
   const r = spawnSync(process.execPath, ['-r', hook, path.join(ROOT, 'build', 'cli', 'main.js'), ...args], { cwd: dir, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(fs.readFileSync(path.join(dir, 'loaded.json'), 'utf8'));
+  const loaded = JSON.parse(fs.readFileSync(path.join(dir, 'loaded.json'), 'utf8'));
+  return Object.assign(loaded.packages as string[], { builtins: loaded.builtins as string[] });
 }
 
 test('redox --version and a run that uses no datastore load none of the heavy dependencies', () => {
@@ -34,6 +37,10 @@ test('redox --version and a run that uses no datastore load none of the heavy de
   const run = loadedPackages(['run', '--features', 'uuid,sqlite,redis,postgres,requests', path.join(dir, 'hello.lua')]);
   assert.ok(run.includes('uuid'), `the selected uuid feature loaded its package: ${run.join(', ')}`);
   assert.deepEqual(run.filter((p) => HEAVY.includes(p)), []);
+  // Without TLS configured, node:https, node:http2 and node:tls wait too (a tenth of a start-up).
+  const plain = loadedPackages(['run', '--features', 'uuid,sqlite', path.join(dir, 'hello.lua')]).builtins;
+  assert.ok(plain.includes('http'), `the hook sees built-in modules: ${plain.join(', ')}`);
+  assert.deepEqual(plain.filter((m) => ['https', 'http2', 'tls'].includes(m)), []);
 });
 
 test('the metrics feature loads prom-client when it starts, and redox deploy loads yaml', () => {

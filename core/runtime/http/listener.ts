@@ -2,8 +2,8 @@
 // fallback. All three call the same request handler, with the same limits where the protocol has
 // them (HTTP/2 has no per-request headers/request timeouts: its sessions time out when idle).
 import http from 'node:http';
-import https from 'node:https';
-import http2 from 'node:http2';
+import type https from 'node:https';
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import { Limits } from '../limits';
 import { TlsMaterial } from './tls';
@@ -24,8 +24,9 @@ export function createListener(limits: Limits, tlsMaterial: TlsMaterial | undefi
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
   };
   if (!tlsMaterial) return http.createServer(httpOptions, handler);
-  if (!tlsMaterial.http2) return https.createServer({ ...httpOptions, cert: tlsMaterial.cert, key: tlsMaterial.key }, handler);
-  const server = http2.createSecureServer({
+  // Loaded only with TLS: node:https, node:http2 and node:tls are a tenth of a binary's start-up.
+  if (!tlsMaterial.http2) return (require('node:https') as typeof https).createServer({ ...httpOptions, cert: tlsMaterial.cert, key: tlsMaterial.key }, handler);
+  const server = (require('node:http2') as typeof http2).createSecureServer({
     cert: tlsMaterial.cert,
     key: tlsMaterial.key,
     allowHTTP1: true,

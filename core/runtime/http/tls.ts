@@ -4,7 +4,7 @@
 // the server with a coded error instead of failing every handshake later.
 import fs from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { RedoxError } from '../../errors';
 
 export interface TlsSettings {
@@ -53,7 +53,7 @@ export function loadTls(settings: TlsSettings): TlsMaterial {
   }
   try {
     // Whatever else OpenSSL refuses (a chain it cannot use) fails here, not at the first handshake.
-    tls.createSecureContext({ cert, key });
+    (require('node:tls') as typeof tls).createSecureContext({ cert, key });
   } catch (err) {
     throw new RedoxError('REDOX_TLS_INVALID', `TLS files rejected: ${(err as Error).message}`);
   }
