@@ -93,7 +93,8 @@ function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
   };
   const res = dir(DIR_RESOURCE);
   const oldSection = res.rva ? sections.find((s) => res.rva >= s.va && res.rva < s.va + s.vsize) : undefined;
-  const root = res.rva ? readTree(readRva(res.rva, oldSection!.va + Math.min(oldSection!.vsize, oldSection!.rawSize) - res.rva), readRva) : { head: Buffer.alloc(12), entries: [] };
+  if (res.rva && !oldSection) return false;
+  const root = oldSection ? readTree(readRva(res.rva, oldSection.va + Math.min(oldSection.vsize, oldSection.rawSize) - res.rva), readRva) : { head: Buffer.alloc(12), entries: [] };
 
   addBlob(root, blob);
 
