@@ -80,6 +80,7 @@ test('the win-x64 base, injected: its resources kept, the blob as RCDATA NODE_SE
   assert.ok(kept.length > 0);
   assert.deepEqual(peResources(after).filter((r) => r.name === 'NODE_SEA_BLOB').map((r) => [r.type, r.lang]), [[RT_RCDATA, 0]]);
   assert.ok(seaBlobResource(after)!.equals(blob));
+  assert.ok(seaBlobResource(exe)!.equals(blob), 'read from the file, only where the headers point');
   assert.ok(after.includes(SEA_FUSE + ':1') && !after.includes(SEA_FUSE + ':0'));
 
   // A second injection is the build's coded error (the fuse is blown).

@@ -14,22 +14,15 @@
 // resource tree it cannot read): the caller then falls back to postject.
 import fs from 'node:fs';
 import { RedoxError } from '../../errors';
+import {
+  dataDirectory, DIR_RESOURCE, DIR_SECURITY, fileOffset, peHeaders, PeFormatError, ReadAt, resourceTree,
+  ResourceDir, ResourceEntry, RT_RCDATA, SECTION_HEADER,
+} from './pe';
 import { blowFuse, findFuse, readAt } from './sea-fuse';
 
-const RT_RCDATA = 10;
 const BLOB_NAME = 'NODE_SEA_BLOB';
-const DIR_RESOURCE = 2;
-const DIR_SECURITY = 4;
-const SECTION_HEADER = 40;
 /** IMAGE_SCN_CNT_INITIALIZED_DATA | IMAGE_SCN_MEM_READ, as a linker marks .rsrc. */
 const RESOURCE_SECTION_FLAGS = 0x40000040;
-
-interface Section { name: string; vsize: number; va: number; rawSize: number; raw: number }
-interface ResourceDir { head: Buffer; entries: ResourceEntry[] }
-interface ResourceEntry { id: number | string; dir?: ResourceDir; data?: Buffer; codePage?: number }
-
-/** A layout this module does not edit: the build uses postject instead. */
-class Unexpected extends Error {}
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
@@ -39,7 +32,8 @@ export function injectPe(file: string, blob: Buffer, fuse: string): boolean {
   try {
     return injectInto(fd, blob, fuse);
   } catch (err) {
-    if (err instanceof Unexpected) return false;
+    // A layout these readers do not follow: the build uses postject instead.
+    if (err instanceof PeFormatError) return false;
     throw err;
   } finally {
     fs.closeSync(fd);
@@ -48,59 +42,39 @@ export function injectPe(file: string, blob: Buffer, fuse: string): boolean {
 
 function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
   const size = fs.fstatSync(fd).size;
-  const dos = readAt(fd, 0, 0x40);
-  if (dos.length < 0x40 || dos.toString('latin1', 0, 2) !== 'MZ') return false;
-  const pe = dos.readUInt32LE(0x3c);
-  const coff = readAt(fd, pe, 24);
-  if (coff.length < 24 || coff.readUInt32LE(0) !== 0x00004550) return false;
-  const count = coff.readUInt16LE(6);
-  const optSize = coff.readUInt16LE(20);
-  const optAt = pe + 24;
-  const opt = readAt(fd, optAt, optSize);
+  const read: ReadAt = (p, l) => readAt(fd, p, l);
+  const h = peHeaders(read);
+  const { pe, coff, optAt, opt, tableAt, sections } = h;
+  const count = sections.length;
   // PE32+ with the data directories up to the certificate table.
-  if (opt.length < 112 || opt.readUInt16LE(0) !== 0x20b || opt.readUInt32LE(108) <= DIR_SECURITY || optSize < 112 + 8 * (DIR_SECURITY + 1)) return false;
+  if (opt.readUInt16LE(0) !== 0x20b || opt.length < 112 || opt.readUInt32LE(108) <= DIR_SECURITY) return false;
   const sectionAlign = opt.readUInt32LE(32);
   const fileAlign = opt.readUInt32LE(36);
   const headersSize = opt.readUInt32LE(60);
-  const dir = (i: number) => ({ at: 112 + 8 * i, rva: opt.readUInt32LE(112 + 8 * i), size: opt.readUInt32LE(116 + 8 * i) });
 
-  const tableAt = optAt + optSize;
-  const table = readAt(fd, tableAt, (count + 1) * SECTION_HEADER);
-  if (table.length < (count + 1) * SECTION_HEADER) return false;
-  const sections: Section[] = Array.from({ length: count }, (_, i) => {
-    const s = i * SECTION_HEADER;
-    return { name: table.toString('latin1', s, s + 8).replace(/\0+$/, ''), vsize: table.readUInt32LE(s + 8), va: table.readUInt32LE(s + 12), rawSize: table.readUInt32LE(s + 16), raw: table.readUInt32LE(s + 20) };
-  });
   // Room for one more section header, still zero, before the first section's bytes.
   const firstRaw = Math.min(headersSize, ...sections.filter((s) => s.rawSize > 0).map((s) => s.raw));
   if (tableAt + (count + 1) * SECTION_HEADER > firstRaw) return false;
-  if (table.subarray(count * SECTION_HEADER).some((b) => b !== 0)) return false;
+  if (read(tableAt + count * SECTION_HEADER, SECTION_HEADER).some((b) => b !== 0)) return false;
 
   // After the last section's bytes there may be only the signature (dropped) or nothing.
   const rawEnd = Math.max(...sections.map((s) => s.raw + s.rawSize));
-  const cert = dir(DIR_SECURITY); // its "rva" is a file offset
+  const cert = dataDirectory(h, DIR_SECURITY); // its "rva" is a file offset
   if (size > rawEnd) {
     if (!cert.size || cert.rva < rawEnd || cert.rva + cert.size !== size) return false;
-    if (readAt(fd, rawEnd, cert.rva - rawEnd).some((b) => b !== 0)) return false;
+    if (read(rawEnd, cert.rva - rawEnd).some((b) => b !== 0)) return false;
   }
 
   const at = findFuse(fd, size, fuse);
 
-  const readRva = (rva: number, length: number): Buffer => {
-    const s = sections.find((x) => rva >= x.va && rva + length <= x.va + Math.max(x.vsize, x.rawSize));
-    if (!s || rva - s.va + length > s.rawSize) throw new Unexpected(`RVA 0x${rva.toString(16)} is in no section's file bytes`);
-    return readAt(fd, s.raw + rva - s.va, length);
-  };
-  const res = dir(DIR_RESOURCE);
+  const res = dataDirectory(h, DIR_RESOURCE);
+  const root = resourceTree(read, h) ?? { head: Buffer.alloc(12), entries: [] };
   const oldSection = res.rva ? sections.find((s) => res.rva >= s.va && res.rva < s.va + s.vsize) : undefined;
-  if (res.rva && !oldSection) return false;
-  const root = oldSection ? readTree(readRva(res.rva, oldSection.va + Math.min(oldSection.vsize, oldSection.rawSize) - res.rva), readRva) : { head: Buffer.alloc(12), entries: [] };
-
   addBlob(root, blob);
 
   const newVa = align(Math.max(...sections.map((s) => s.va + Math.max(s.vsize, 1))), sectionAlign);
   const newRaw = align(rawEnd, fileAlign);
-  const tree = writeTree(root, newVa);
+  const tree = writeTree(root, newVa, (d) => read(fileOffset(h, d.rva, d.size), d.size));
   const rawSize = align(tree.length, fileAlign);
 
   // The section's bytes first (the signature cut off), headers last: a failure part-way leaves
@@ -138,40 +112,6 @@ function injectInto(fd: number, blob: Buffer, fuse: string): boolean {
   return true;
 }
 
-/** The resource tree: directories, named and numbered entries, and every data entry's bytes. */
-function readTree(area: Buffer, readRva: (rva: number, length: number) => Buffer): ResourceDir {
-  const u32 = (at: number) => {
-    if (at + 4 > area.length) throw new Unexpected('resource tree runs past its section');
-    return area.readUInt32LE(at);
-  };
-  const seen = new Set<number>();
-  const readDir = (at: number, depth: number): ResourceDir => {
-    if (depth > 4 || seen.has(at) || at + 16 > area.length) throw new Unexpected('malformed resource directory');
-    seen.add(at);
-    const n = area.readUInt16LE(at + 12) + area.readUInt16LE(at + 14);
-    const entries: ResourceEntry[] = [];
-    for (let i = 0; i < n; i++) {
-      const e = at + 16 + i * 8;
-      const label = u32(e);
-      const target = u32(e + 4);
-      let id: number | string = label;
-      if (label & 0x80000000) {
-        const s = label & 0x7fffffff;
-        const len = area.readUInt16LE(s);
-        if (s + 2 + 2 * len > area.length) throw new Unexpected('resource name runs past its section');
-        id = area.toString('utf16le', s + 2, s + 2 + 2 * len);
-      }
-      if (target & 0x80000000) {
-        entries.push({ id, dir: readDir(target & 0x7fffffff, depth + 1) });
-      } else {
-        entries.push({ id, data: readRva(u32(target), u32(target + 4)), codePage: u32(target + 8) });
-      }
-    }
-    return { head: Buffer.from(area.subarray(at, at + 12)), entries };
-  };
-  return readDir(0, 0);
-}
-
 /** Adds RT_RCDATA / NODE_SEA_BLOB / language 0 (what postject writes). */
 function addBlob(root: ResourceDir, blob: Buffer): void {
   let rcdata = root.entries.find((e) => e.id === RT_RCDATA)?.dir;
@@ -182,7 +122,7 @@ function addBlob(root: ResourceDir, blob: Buffer): void {
   if (rcdata.entries.some((e) => typeof e.id === 'string' && e.id.toUpperCase() === BLOB_NAME)) {
     throw new RedoxError('REDOX_BUILD_INJECT', `the base binary already has a ${BLOB_NAME} resource`, 'use a plain official Node binary as the base');
   }
-  rcdata.entries.push({ id: BLOB_NAME, dir: { head: Buffer.alloc(12), entries: [{ id: 0, data: blob, codePage: 0 }] } });
+  rcdata.entries.push({ id: BLOB_NAME, dir: { head: Buffer.alloc(12), entries: [{ id: 0, data: { rva: 0, size: blob.length, codePage: 0, bytes: blob } }] } });
 }
 
 /** Entries in the order the loader's binary search expects: names (by upper case) before ids. */
@@ -196,9 +136,11 @@ function sorted(entries: ResourceEntry[]): ResourceEntry[] {
   return [...names, ...ids];
 }
 
+type Data = NonNullable<ResourceEntry['data']>;
+
 /** The tree as a resource section placed at `rva`: directories, data entries, names, then the
- *  data itself (16-byte aligned). */
-function writeTree(root: ResourceDir, rva: number): Buffer {
+ *  data itself (16-byte aligned), each data entry's bytes from `bytesOf` unless it holds them. */
+function writeTree(root: ResourceDir, rva: number, bytesOf: (d: Data) => Buffer): Buffer {
   const dirs: ResourceDir[] = [];
   const leaves: ResourceEntry[] = [];
   const names = new Map<string, number>();
@@ -231,7 +173,7 @@ function writeTree(root: ResourceDir, rva: number): Buffer {
   for (const e of leaves) {
     pos = align(pos, 16);
     dataAt.set(e, pos);
-    pos += e.data!.length;
+    pos += e.data!.size;
   }
 
   const out = Buffer.alloc(pos);
@@ -249,9 +191,10 @@ function writeTree(root: ResourceDir, rva: number): Buffer {
   for (const e of leaves) {
     const at = leafAt.get(e)!;
     out.writeUInt32LE(rva + dataAt.get(e)!, at);
-    out.writeUInt32LE(e.data!.length, at + 4);
-    out.writeUInt32LE(e.codePage ?? 0, at + 8);
-    e.data!.copy(out, dataAt.get(e)!);
+    const data = e.data!;
+    out.writeUInt32LE(data.size, at + 4);
+    out.writeUInt32LE(data.codePage, at + 8);
+    (data.bytes ?? bytesOf(data)).copy(out, dataAt.get(e)!);
   }
   for (const [name, at] of names) {
     out.writeUInt16LE(name.length, at);

@@ -63,7 +63,7 @@ export async function smokeTest(binary: string, expected: Expected, workDir: str
 export function checkInjectedPe(binary: string, blob: Buffer): void {
   let found: Buffer | null;
   try {
-    found = seaBlobResource(fs.readFileSync(binary));
+    found = seaBlobResource(binary);
   } catch (err) {
     throw smokeError(binary, (err as Error).message);
   }
