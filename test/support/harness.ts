@@ -35,10 +35,6 @@ export function memoryLogger(): Logger & { lines: string[] } {
   return Object.assign(log, { lines });
 }
 
-/** Folders tempDir made in this process: removed when it exits, whatever its tests did (a test
- *  file left about a hundred behind per run before). */
-const madeDirs: string[] = [];
-
 /** A file's sha256 (hex), streamed: the binaries tests check are ~110 MB, and reading one whole
  *  costs several times the CPU. Written independently of the build's own hashFile. */
 export async function sha256File(file: string): Promise<string> {
@@ -57,6 +53,10 @@ export function readBytes(file: string, position: number, length: number): Buffe
     fs.closeSync(fd);
   }
 }
+
+/** Folders tempDir made in this process: removed when it exits, whatever its tests did (a test
+ *  file left about a hundred behind per run before). */
+const madeDirs: string[] = [];
 
 export function tempDir(prefix = 'redox-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

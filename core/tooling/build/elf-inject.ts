@@ -13,7 +13,8 @@
 // Returns false, having changed nothing, when the binary's layout is not the expected one (no
 // padding large enough, unusual segments): the caller then falls back to postject.
 import fs from 'node:fs';
-import { blowFuse, findFuse, readAt } from './sea-fuse';
+import { readAt } from './file-bytes';
+import { blowFuse, findFuse } from './sea-fuse';
 
 const PT_LOAD = 1;
 const PT_NOTE = 4;

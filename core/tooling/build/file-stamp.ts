@@ -4,7 +4,7 @@
 // those is taken as unchanged (git's index makes the same test). Any write to the file (a
 // damaged download, an edit in place, a replacement) changes the stamp, and it is hashed again.
 import fs from 'node:fs';
-import { hashFile } from './file-hash';
+import { hashFile } from './file-bytes';
 
 const stampOf = (st: fs.BigIntStats, sha256: string) => `${st.size} ${st.mtimeNs} ${st.ino} ${sha256}\n`;
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
 import { Note, obtainNode } from './node-cache';
-import { hashFile } from './file-hash';
+import { hashFile } from './file-bytes';
 import { fuseState } from './sea-fuse';
 import { DEFAULT_MAJOR, parseNodeVersion, VersionSpec } from './node-versions';
 import { isMachine, machineTarget, parseTarget, runnerFor, stripTool, TargetSpec, TARGETS } from './targets';

@@ -14,7 +14,7 @@ import { describeSpec, pickVersion, VersionSpec, compareVersions, matches } from
 import { TargetSpec } from './targets';
 import { withLock } from './cache-lock';
 import { matchesSha256 } from './file-stamp';
-import { hashFile } from './file-hash';
+import { hashFile } from './file-bytes';
 
 const exec = promisify(execFile);
 const ENTRY_FILE = 'redox-entry.json';

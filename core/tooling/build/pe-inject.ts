@@ -18,7 +18,8 @@ import {
   dataDirectory, DIR_RESOURCE, DIR_SECURITY, fileOffset, peHeaders, PeFormatError, ReadAt, resourceTree,
   ResourceDir, ResourceEntry, RT_RCDATA, SECTION_HEADER,
 } from './pe';
-import { blowFuse, findFuse, readAt } from './sea-fuse';
+import { readAt } from './file-bytes';
+import { blowFuse, findFuse } from './sea-fuse';
 
 const BLOB_NAME = 'NODE_SEA_BLOB';
 /** IMAGE_SCN_CNT_INITIALIZED_DATA | IMAGE_SCN_MEM_READ, as a linker marks .rsrc. */

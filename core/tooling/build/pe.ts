@@ -3,7 +3,7 @@
 // here (the SEA blob is an RCDATA resource named NODE_SEA_BLOB). It reads through a function, so
 // a ~100 MB executable on disk is read only where the headers point.
 import fs from 'node:fs';
-import { readAt } from './sea-fuse';
+import { readAt } from './file-bytes';
 
 /** Reads `length` bytes at file offset `position` (fewer at the end of the file). */
 export type ReadAt = (position: number, length: number) => Buffer;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
 import { gatherAssets, sha256 } from './assets';
-import { hashFile } from './file-hash';
+import { hashFile } from './file-bytes';
 import { bundleEntry } from './bundle';
 import { EntryFeature, renderEntry } from './entry';
 import { BuildManifest, MANIFEST_SUFFIX, METAFILE_SUFFIX } from './manifest';

@@ -1,15 +1,9 @@
-// The SEA fuse and file reads shared by Redox's own injectors (elf-inject.ts, pe-inject.ts):
+// The SEA fuse, shared by Redox's own injectors (elf-inject.ts, pe-inject.ts):
 // a base Node binary holds the string "<fuse>:0" exactly once, and an injected binary has it
 // flipped to ":1" (what postject --sentinel-fuse does). Node runs the blob only when it is blown.
 import fs from 'node:fs';
 import { RedoxError } from '../../errors';
-
-/** Reads `length` bytes at `position` (fewer at the end of the file). */
-export function readAt(fd: number, position: number, length: number): Buffer {
-  const b = Buffer.alloc(length);
-  const n = fs.readSync(fd, b, 0, length, position);
-  return b.subarray(0, n);
-}
+import { readAt } from './file-bytes';
 
 /** Offsets of `marker` in the file (at most two: one is all a fuse may have), read in chunks
  *  rather than all at once (the binary is over 100 MB, and reading it whole costs ~5x the CPU

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RedoxError } from '../../errors';
-import { hashFile } from './file-hash';
+import { hashFile } from './file-bytes';
 import { injectElf } from './elf-inject';
 import { injectPe } from './pe-inject';
 import { matchesSha256 } from './file-stamp';
