@@ -33,6 +33,7 @@ test('a copy of the running Node, injected, runs its blob and reads its asset', 
   fs.copyFileSync(process.execPath, exe);
   assert.equal(injectElf(exe, blob, SEA_FUSE), true);
   assert.deepEqual(readElfBlob(exe), blob);
+  assert.equal(fuseState(exe, SEA_FUSE), 'blown');
   const out = execFileSync(exe, ['x', 'y'], { encoding: 'utf8', env: {} });
   assert.equal(out.trim(), 'sea true an asset x,y');
   // Blown fuse: a second injection is refused with the build's coded error.
@@ -62,4 +63,5 @@ test('a layout it does not expect is left untouched (the build then uses postjec
   fs.writeFileSync(text, 'not a binary');
   assert.equal(injectElf(text, Buffer.from('blob'), SEA_FUSE), false);
   assert.equal(fs.readFileSync(text, 'utf8'), 'not a binary');
+  assert.equal(fuseState(text, SEA_FUSE), 'none');
 });

@@ -10,9 +10,8 @@ import { ROOT, tempDir } from './support/harness';
 
 const HEAVY = ['ioredis', 'pg', 'prom-client', 'yaml'];
 
-/** The npm packages among the modules a Node process had loaded when it exited (and, in
- *  `builtins`, the Node built-in modules it had loaded). */
-function loadedPackages(args: string[]): string[] & { builtins: string[] } {
+/** The npm packages and the Node built-in modules a `redox` process had loaded when it exited. */
+function loaded(args: string[]): { packages: string[]; builtins: string[] } {
   const dir = tempDir('redox-startup-');
   const hook = path.join(dir, 'list-modules.cjs');
   fs.writeFileSync(hook, `process.on('exit', () => {
@@ -22,23 +21,22 @@ function loadedPackages(args: string[]): string[] & { builtins: string[] } {
   });`);
   const r = spawnSync(process.execPath, ['-r', hook, path.join(ROOT, 'build', 'cli', 'main.js'), ...args], { cwd: dir, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const loaded = JSON.parse(fs.readFileSync(path.join(dir, 'loaded.json'), 'utf8'));
-  return Object.assign(loaded.packages as string[], { builtins: loaded.builtins as string[] });
+  return JSON.parse(fs.readFileSync(path.join(dir, 'loaded.json'), 'utf8'));
 }
 
 test('redox --version and a run that uses no datastore load none of the heavy dependencies', () => {
-  const version = loadedPackages(['--version']);
+  const version = loaded(['--version']).packages;
   assert.ok(version.includes('commander'), `the hook sees npm packages: ${version.join(', ')}`);
   assert.deepEqual(version.filter((p) => HEAVY.includes(p)), []);
   const dir = tempDir('redox-startup-run-');
   fs.writeFileSync(path.join(dir, 'hello.lua'), 'print("hi")\n');
   // Datastore features selected: nothing heavy until a connect. (Options go before the script:
   // what follows it is the script's own arguments.)
-  const run = loadedPackages(['run', '--features', 'uuid,sqlite,redis,postgres,requests', path.join(dir, 'hello.lua')]);
+  const run = loaded(['run', '--features', 'uuid,sqlite,redis,postgres,requests', path.join(dir, 'hello.lua')]).packages;
   assert.ok(run.includes('uuid'), `the selected uuid feature loaded its package: ${run.join(', ')}`);
   assert.deepEqual(run.filter((p) => HEAVY.includes(p)), []);
   // Without TLS configured, node:https, node:http2 and node:tls wait too (a tenth of a start-up).
-  const plain = loadedPackages(['run', '--features', 'uuid,sqlite', path.join(dir, 'hello.lua')]).builtins;
+  const plain = loaded(['run', '--features', 'uuid,sqlite', path.join(dir, 'hello.lua')]).builtins;
   assert.ok(plain.includes('http'), `the hook sees built-in modules: ${plain.join(', ')}`);
   assert.deepEqual(plain.filter((m) => ['https', 'http2', 'tls'].includes(m)), []);
 });
@@ -46,6 +44,6 @@ test('redox --version and a run that uses no datastore load none of the heavy de
 test('the metrics feature loads prom-client when it starts, and redox deploy loads yaml', () => {
   const dir = tempDir('redox-startup-metrics-');
   fs.writeFileSync(path.join(dir, 'm.lua'), 'metrics.counter{ name = "jobs_total", help = "jobs" }:inc()\nprint("ok")\n');
-  assert.ok(loadedPackages(['run', '--features', 'metrics', path.join(dir, 'm.lua')]).includes('prom-client'));
-  assert.ok(loadedPackages(['deploy', 'kubernetes', '--name', 'x']).includes('yaml'));
+  assert.ok(loaded(['run', '--features', 'metrics', path.join(dir, 'm.lua')]).packages.includes('prom-client'));
+  assert.ok(loaded(['deploy', 'kubernetes', '--name', 'x']).packages.includes('yaml'));
 });
