@@ -9,6 +9,7 @@ import path from 'node:path';
 import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
 import { RUNAWAY_APP, RUNAWAY_CASES, RunawayCase } from './support/runaways';
 import { builtFixture } from './support/binaries';
+import { Watchdog } from '../core/runtime/watchdog';
 
 const HANG_GUARD_MS = 30_000;
 // Graceful (hook) stops and forced (watchdog) stops both log one of these for the request.
@@ -165,4 +166,24 @@ describe('built binary', () => {
   });
   runawaySuite('runaways', () => built);
   sigtermSuite('binary', () => built);
+});
+
+test('the watchdog keeps its deadlines after 30 days of uptime', async () => {
+  // Its times are ms since it started; they once sat in an Int32Array, which overflows at 24.8 days.
+  const watchdog = new Watchdog({ graceMs: 60_000, base: Date.now() - 30 * 24 * 3600_000 });
+  const calls: string[] = [];
+  const owner = { engage: () => calls.push('engage'), interrupt: () => calls.push('interrupt'), forcedStop: () => calls.push('forcedStop') };
+  try {
+    // A busy run (the thread's calls arrive through the inspector, even while JS runs): engage
+    // is due at once, the deadline in a minute.
+    watchdog.arm(owner, performance.now() + 60_000, performance.now());
+    const until = Date.now() + HANG_GUARD_MS;
+    while (!calls.includes('engage') && Date.now() < until) { /* the run */ }
+    const after = Date.now() + 200;
+    while (Date.now() < after) { /* still running: an overflowed deadline would interrupt it now */ }
+    watchdog.disarm();
+    assert.deepEqual(calls, ['engage']);
+  } finally {
+    await watchdog.close();
+  }
 });

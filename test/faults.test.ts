@@ -122,3 +122,62 @@ test('an error in middleware is a 500 and the next request works', async () => {
   assert.match(entries.find((e) => e.level === 'error').error, /app\.lua:4: middleware broke/);
   assert.equal(await (await fetch(s.url + '/ok')).text(), 'ok');
 });
+
+// Lazy budgets (core/lua/budget.ts): the count hook makes every Lua instruction slower, so with
+// the watchdog on, a request's coroutine runs without it until the run has gone on for a while.
+const HOOK_APP = String.raw`
+local app = redox.router()
+app:get("/mask", function() return tostring(hook_mask()) end)
+app:get("/co-mask", function()
+  local co = coroutine.create(function() return hook_mask() end)
+  local _, mask = coroutine.resume(co)
+  return tostring(mask)
+end)
+app:get("/until-engaged", function()
+  while hook_mask() == 0 do end
+  return "engaged"
+end)
+return app
+`;
+const LUA_MASKCOUNT = '8';
+
+/** HOOK_APP with hook_mask(): the hook bits of the calling coroutine, as the VM has them. */
+async function serveHookApp(limits: Record<string, string>) {
+  const m = await serveLua(HOOK_APP, [], { limits });
+  const vm = m.engine.vm;
+  vm.pushRawFunction(vm.L, (T) => {
+    vm.api.raw._lua_pushinteger(T, BigInt(vm.api.raw._lua_gethookmask(T)));
+    return 1;
+  });
+  vm.api.setGlobal(vm.L, 'hook_mask');
+  const get = async (path: string) => {
+    const res = await fetch(m.url + path);
+    return `${res.status} ${await res.text()}`;
+  };
+  return { m, get };
+}
+
+test('with the watchdog, a request runs without the budget hook until it has run for a while', async () => {
+  // A budget far longer than the engage time: only the watchdog's engage can end the loop in time.
+  const { m, get } = await serveHookApp({ cpuBudgetMs: '20s', memoryBytes: '64MiB' });
+  try {
+    assert.equal(await get('/mask'), '200 0');
+    // Coroutines made by Lua code are hooked from the start: the watchdog cannot see them.
+    assert.equal(await get('/co-mask'), `200 ${LUA_MASKCOUNT}`);
+    assert.equal(await get('/until-engaged'), '200 engaged');
+    // The pooled coroutine goes back without the hook.
+    assert.equal(await get('/mask'), '200 0');
+  } finally {
+    await m.close();
+  }
+});
+
+test('without the watchdog, every request runs under the budget hook', async () => {
+  const { m, get } = await serveHookApp({ cpuBudgetMs: '20s', watchdogGraceMs: '0' });
+  try {
+    assert.equal(await get('/mask'), `200 ${LUA_MASKCOUNT}`);
+    assert.equal(await get('/co-mask'), `200 ${LUA_MASKCOUNT}`);
+  } finally {
+    await m.close();
+  }
+});

@@ -6,7 +6,7 @@
 export const ALLOC_CHECK_LUA = String.raw`
 local reserve = ...
 local rep, concat, type, tostring = string.rep, table.concat, type, tostring
--- Below this, the count hook's heap check is enough.
+-- Below this, the budget hook's heap check is enough.
 local CHECK_FROM = 1024 * 1024
 string.rep = function(s, n, sep)
   local ts = type(s)

@@ -1,6 +1,15 @@
 // Per-request CPU and memory budgets, enforced by a Lua count hook: every HOOK_INSTRUCTIONS
 // instructions it checks the running slice's clock and the heap, and stops a runaway coroutine
 // by yielding out of it (pcall cannot catch a yield).
+//
+// A count hook makes Lua 5.4 call into the hook machinery before every instruction (about 2x
+// slower Lua), however rarely the hook itself fires. So when a watchdog guards the runs (the
+// default for servers), the budget is lazy: a request's coroutine runs without the hook and
+// gets it only once it is worth checking (engage(): the watchdog's call when one run passes
+// ENGAGE_AFTER_MS, or the driver's at a resume once the request has used that much or the heap
+// is over its limit). Coroutines that Lua code creates get the hook at creation (hookThread()),
+// since the watchdog cannot tell which of them is running. Without a watchdog, every thread
+// inherits the hook from the main state, as before.
 import { LuaApi, LuaState, LUA_REGISTRYINDEX, T_FUNCTION } from './api';
 import { HeapCounter } from './heap';
 import { REGISTRY } from './registry';
@@ -13,6 +22,8 @@ export interface Slice {
   memoryLimit: number;
   exceeded: 'cpu' | 'memory' | null;
   collections: number;
+  /** The slice's coroutine carries the count hook (lazy budgets): it is removed on release. */
+  engaged: boolean;
 }
 
 export interface BudgetOptions {
@@ -26,6 +37,9 @@ export interface BudgetOptions {
 // its JS call is noise.
 const HOOK_INSTRUCTIONS = 10_000;
 const LUA_MASKCOUNT = 8;
+/** Lua time after which a run is checked by the hook (lazy budgets). Short runs, nearly all of
+ *  them, never pay for it; the watchdog's inspector session is connected only for longer ones. */
+export const ENGAGE_AFTER_MS = 50;
 
 export class Budget {
   /** The slice being resumed right now, as the hook sees it. */
@@ -33,17 +47,55 @@ export class Budget {
   /** The coroutine the driver resumed for that slice (nested user coroutines run inside it). */
   thread: LuaState = 0;
   installed = false;
+  /** Hook set only where needed (see the top of this file); false: inherited everywhere. */
+  lazy = false;
   private hook = 0;
 
-  constructor(private readonly api: LuaApi, private readonly heap: HeapCounter) {}
+  constructor(private readonly api: LuaApi, private readonly heap: HeapCounter, private readonly L: LuaState) {}
 
   /** Sets the hook on the main state; coroutines created afterwards inherit it. */
-  install(L: LuaState): void {
+  install(): void {
     if (this.installed) return;
     const hook = this.api.raw.addFunction((T: number) => this.onHook(T), 'vii');
-    this.api.raw._lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    this.api.raw._lua_sethook(this.L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
     this.hook = hook;
     this.installed = true;
+  }
+
+  /** Lazy budgets (a watchdog guards the runs): the main state drops the hook, so coroutines
+   *  made from it start without. Returns whether that changed (pooled threads must go then). */
+  setLazy(lazy: boolean): boolean {
+    if (!this.installed || lazy === this.lazy) return false;
+    this.lazy = lazy;
+    if (lazy) this.api.raw._lua_sethook(this.L, 0, 0, 0);
+    else this.api.raw._lua_sethook(this.L, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    return true;
+  }
+
+  /** A coroutine made by Lua code: hooked from the start under lazy budgets (it inherits the
+   *  hook otherwise). */
+  hookThread(T: LuaState): void {
+    if (this.lazy) this.api.raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+  }
+
+  /** The running slice is checked by the hook from now on. Safe while Lua runs: lua_sethook
+   *  only sets fields the interpreter reads at its next instruction (Lua allows it from a
+   *  signal handler). */
+  engage(): void {
+    const slice = this.current;
+    if (!slice || !this.thread || !this.lazy || slice.engaged) return;
+    slice.engaged = true;
+    this.api.raw._lua_sethook(this.thread, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+  }
+
+  /** The heap is over the slice's limit (the hook then collects garbage and judges). */
+  overMemory(slice: Slice): boolean {
+    return slice.memoryLimit !== Infinity && this.heap.known && this.heap.bytes() > slice.memoryLimit;
+  }
+
+  /** A pooled coroutine goes back without the hook its slice was engaged with. */
+  release(T: LuaState, slice: Slice | null): void {
+    if (this.lazy && slice?.engaged) this.api.raw._lua_sethook(T, 0, 0, 0);
   }
 
   /** Stops the running slice at its next Lua instruction (the watchdog calls this on the main
@@ -79,13 +131,13 @@ export class Budget {
   forClosing(T: LuaState, cpuBudgetMs: number): Slice | null {
     if (!this.installed) return null;
     this.api.raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
-    return { start: 0, used: 0, cpuBudgetMs, memoryLimit: Infinity, exceeded: null, collections: 0 };
+    return { start: 0, used: 0, cpuBudgetMs, memoryLimit: Infinity, exceeded: null, collections: 0, engaged: false };
   }
 
   /** A fresh slice for a run with these options, or null when no budget applies. */
   sliceFor(options: BudgetOptions): Slice | null {
     if (options.cpuBudgetMs === undefined || !this.installed) return null;
-    return { start: 0, used: 0, cpuBudgetMs: options.cpuBudgetMs, memoryLimit: options.memoryLimit ?? Infinity, exceeded: null, collections: 0 };
+    return { start: 0, used: 0, cpuBudgetMs: options.cpuBudgetMs, memoryLimit: options.memoryLimit ?? Infinity, exceeded: null, collections: 0, engaged: false };
   }
 
   private onHook(L: LuaState): void {

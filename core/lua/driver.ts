@@ -5,7 +5,7 @@
 // resumes. Other coroutines run meanwhile, so Lua code reads as blocking.
 import { LuaApi, LuaState, LUA_OK, LUA_YIELD, T_LIGHTUSERDATA, T_STRING, T_TABLE } from './api';
 import { HostBridge, SENTINEL, Settled } from './bridge';
-import { Budget, BudgetOptions, Slice } from './budget';
+import { Budget, BudgetOptions, ENGAGE_AFTER_MS, Slice } from './budget';
 import { LuaBudgetError, LuaError, LuaTimeoutError } from './errors';
 import { PooledThread, ThreadPool } from './threads';
 
@@ -16,8 +16,9 @@ export interface DriveOptions extends BudgetOptions {
 
 /** Told when each budgeted Lua run starts and ends (the runtime's watchdog). */
 export interface RunGuard {
-  /** `deadline` on the performance.now() clock. */
-  arm(deadline: number): void;
+  /** `deadline` (Infinity: none) and `engageAt` (when the run should get the budget hook, under
+   *  lazy budgets; Infinity: never) on the performance.now() clock. */
+  arm(deadline: number, engageAt?: number): void;
   disarm(): void;
 }
 
@@ -100,11 +101,15 @@ export class Driver {
     let guard = this.guard;
     let left = slice.cpuBudgetMs - slice.used;
     if (guard !== null && left === Infinity && deadline !== undefined) left = deadline - Date.now();
-    if (left === Infinity) guard = null;
+    const lazy = this.budget.lazy;
+    if (left === Infinity && !(lazy && slice.memoryLimit !== Infinity)) guard = null;
     this.begin(T, slice);
+    // A request that has computed for a while, or that resumes with the heap over its limit, is
+    // checked by the hook from the start of this run.
+    if (lazy && !slice.engaged && (slice.used >= ENGAGE_AFTER_MS || this.budget.overMemory(slice))) this.budget.engage();
     try {
       // May throw: the VM was discarded after a forced stop that is only now being noticed.
-      guard?.arm(slice.start + Math.max(0, left) + GUARD_MARGIN_MS);
+      guard?.arm(slice.start + Math.max(0, left) + GUARD_MARGIN_MS, lazy && !slice.engaged ? slice.start + Math.min(ENGAGE_AFTER_MS, Math.max(0, left)) : Infinity);
       return raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
     } finally {
       // A forced stop unwinds past this: the VM is discarded then.
@@ -140,6 +145,7 @@ export class Driver {
       }
       if (status === LUA_OK) {
         const result = finish(T, nres);
+        this.budget.release(T, slice);
         this.threads.release(thread);
         return result;
       }

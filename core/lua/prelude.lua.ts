@@ -77,9 +77,12 @@ end
 -- main thread: only coroutines made by Lua code are "not main".
 local user_threads = setmetatable({}, { __mode = "k" })
 local co_running = coroutine.running
+local hook_thread = host.hook_thread
 function coroutine.create(f)
   local co = co_create(f)
   user_threads[co] = true
+  -- Under the CPU budget, from its first instruction (see core/lua/budget.ts).
+  hook_thread(co)
   return co
 end
 function coroutine.running()

@@ -1,6 +1,6 @@
 // Coroutines kept for reuse: creating and anchoring one per request costs more than resetting a
-// finished one. Threads inherit the count hook only when created after it is set, so enabling
-// budgets empties the pool.
+// finished one. Threads inherit the main state's count hook when created, so a change of it
+// (enabling budgets, lazy budgets) empties the pool.
 import { LuaApi, LuaState, LUA_REGISTRYINDEX } from './api';
 
 export interface PooledThread {

@@ -35,7 +35,7 @@ export class LuaVM {
     this.L = api.raw._luaL_newstate();
     this.bridge = new HostBridge(api);
     this.heap = new HeapCounter(api, this.L);
-    this.budget = new Budget(api, this.heap);
+    this.budget = new Budget(api, this.heap, this.L);
     this.threads = new ThreadPool(api, this.L);
     this.driver = new Driver(api, this.L, this.bridge, this.budget, this.threads, () => this.closed);
     this.openSafeLibraries();
@@ -44,7 +44,7 @@ export class LuaVM {
   /** Enables CPU and memory budgets. Coroutines created afterwards inherit the hook. */
   enableBudgets(): void {
     if (this.budget.installed) return;
-    this.budget.install(this.L);
+    this.budget.install();
     this.installAllocationCheck();
     // Threads inherit the hook when created: drop the ones made before it.
     this.threads.clear();
@@ -73,6 +73,23 @@ export class LuaVM {
   /** Watchdog for budgeted runs (see core/runtime/watchdog.ts). */
   set guard(guard: RunGuard | null) {
     this.driver.guard = guard;
+    // With a watchdog, budgets go lazy: pooled coroutines made under the old setting must go.
+    if (this.budget.setLazy(guard !== null)) this.threads.clear();
+  }
+
+  /** The running request is checked by the budget hook from now on (the watchdog calls this
+   *  once a run has gone on for a while). */
+  engage(): void {
+    this.budget.engage();
+  }
+
+  /** host.hook_thread(co): a coroutine made by Lua code gets the budget hook (lazy budgets). */
+  hookThreadFunction(): RawFunction {
+    return (T) => {
+      const co = this.api.raw._lua_tothread(T, 1);
+      if (co) this.budget.hookThread(co);
+      return 0;
+    };
   }
 
   /** Stops the running request at its next Lua instruction (the watchdog's graceful stop). */

@@ -47,12 +47,13 @@ export class RecoveringEngine implements RequestEngine {
   private attach(engine: Engine): void {
     const vm = engine.vm;
     const owner = {
+      engage: () => vm.engage(),
       interrupt: () => vm.interrupt(),
       forcedStop: () => this.forcedStop(engine),
     };
     vm.guard = {
-      arm: (ms) => {
-        this.watchdog.arm(owner, ms);
+      arm: (ms, engageAt) => {
+        this.watchdog.arm(owner, ms, engageAt);
         // arm() handles a pending forced stop first: this VM may be the one just discarded.
         if (engine !== this.current || this.booting) throw new LuaDiscardedError();
       },

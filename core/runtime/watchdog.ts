@@ -2,8 +2,11 @@
 // even inside one long C call (pattern backtracking, a table.sort comparator, a __gc finalizer)
 // where the in-VM budget hook cannot act.
 //
-// Cost while nothing overruns: three stores to shared memory per Lua run and a thread that wakes every
-// POLL_MS. The inspector session is connected only once a deadline is missed.
+// Cost while nothing overruns: four stores to shared memory per Lua run and a thread that wakes
+// every POLL_MS. The inspector session is connected only for a run that goes on past its engage
+// time or its deadline.
+//   0. engage: under lazy budgets (core/lua/budget.ts) a run that goes on past its engage time
+//      gets the budget's count hook through `Runtime.evaluate` (the owner's engage()).
 //   1. graceful: `Runtime.evaluate` runs on the main thread even while wasm runs; it calls the
 //      running owner's interrupt() (count hook of 1: the coroutine stops at its next instruction).
 //   2. forced: if the same run is still going graceMs later, `Runtime.terminateExecution`
@@ -13,17 +16,24 @@ import { Worker } from 'node:worker_threads';
 
 /** What the watchdog stops: the VM that armed it. */
 export interface WatchdogOwner {
+  /** Called on the main thread while a run that passed its engage time is on the stack. */
+  engage(): void;
   /** Called on the main thread while the overrunning Lua run is on the stack. */
   interrupt(): void;
   /** Called after a forced stop, from the event loop: the VM's state is undefined now. */
   forcedStop(): void;
 }
 
+// Int32 slots:
 const GEN = 0; // sequence number of the current Lua run
-const DEADLINE = 1; // ms since `base` after which the run is overdue; 0 when nothing runs
-const STOPPED = 2; // generation of the last run the thread stopped by force
+const STOPPED = 1; // generation of the last run the thread stopped by force
+// Float64 slots (ms since \`base\`: an Int32 would overflow after 24.8 days of uptime):
+const DEADLINE = 1; // after which the run is overdue; 0 when nothing runs
+const ENGAGE = 2; // after which the run gets the budget hook; 0 for never
+const BYTES = 24;
 const POLL_MS = 25;
 const INTERRUPT = Symbol.for('redox.watchdog.interrupt');
+const ENGAGE_KEY = Symbol.for('redox.watchdog.engage');
 
 // Runs in the watchdog thread. Plain JS: it is passed to the Worker as source, so it works the
 // same from build/ and inside a bundled single executable.
@@ -31,9 +41,11 @@ const THREAD_SOURCE = String.raw`
 const { workerData, parentPort } = require('node:worker_threads');
 const inspector = require('node:inspector');
 const shared = new Int32Array(workerData.buffer);
-const { base, pollMs, graceMs, interruptKey } = workerData;
+const times = new Float64Array(workerData.buffer);
+const { base, pollMs, graceMs, interruptKey, engageKey } = workerData;
 let session = null;
 let gen = 0;
+let engaged = false;
 let stage = 0; // 0 watching, 1 interrupt sent, 2 terminated
 let interruptedAt = 0;
 const post = (method, params) => {
@@ -43,17 +55,25 @@ const post = (method, params) => {
   }
   session.post(method, params, () => undefined);
 };
+// The main thread writes the times with plain stores; aligned 64-bit stores do not tear on the
+// platforms Node runs on, and GEN (read atomically) tells whether they belong to the same run.
 setInterval(() => {
-  const deadline = Atomics.load(shared, ${DEADLINE});
+  const deadline = times[${DEADLINE}];
   const current = Atomics.load(shared, ${GEN});
   if (deadline === 0 || current !== gen) {
     gen = current;
     stage = 0;
+    engaged = false;
     // The incident is over: an idle session would slow the main thread down.
     if (deadline === 0 && session) { session.disconnect(); session = null; }
     return;
   }
   const now = Date.now() - base;
+  const engageAt = times[${ENGAGE}];
+  if (!engaged && engageAt !== 0 && now >= engageAt && now < deadline) {
+    engaged = true;
+    post('Runtime.evaluate', { expression: 'globalThis[Symbol.for(' + JSON.stringify(engageKey) + ')](' + gen + ')' });
+  }
   if (now < deadline) return;
   if (stage === 0) {
     stage = 1;
@@ -61,7 +81,7 @@ setInterval(() => {
     post('Runtime.evaluate', { expression: 'globalThis[Symbol.for(' + JSON.stringify(interruptKey) + ')](' + gen + ')' });
   } else if (stage === 1 && now - interruptedAt >= graceMs) {
     // Checked again right before: stopping the next, innocent run would be worse than waiting.
-    if (Atomics.load(shared, ${GEN}) !== gen || Atomics.load(shared, ${DEADLINE}) === 0) return;
+    if (Atomics.load(shared, ${GEN}) !== gen || times[${DEADLINE}] === 0) return;
     stage = 2;
     // Written first: the main thread may run other JS before this thread's message arrives.
     Atomics.store(shared, ${STOPPED}, gen);
@@ -74,13 +94,17 @@ setInterval(() => {
 export interface WatchdogOptions {
   /** Time between the graceful interrupt and the forced stop. */
   graceMs: number;
+  /** The thread's clock starts here (Date.now() ms); tests set it far back to try long uptimes. */
+  base?: number;
 }
 
 /** One per process: JS runs one Lua VM at a time, so one shared deadline covers them all. */
 export class Watchdog {
-  private readonly shared = new Int32Array(new SharedArrayBuffer(12));
+  private readonly buffer = new SharedArrayBuffer(BYTES);
+  private readonly shared = new Int32Array(this.buffer);
+  private readonly times = new Float64Array(this.buffer);
   private handledStop = 0;
-  private readonly base = Date.now();
+  private readonly base: number;
   private readonly thread: Worker;
   private gen = 0;
   /** The owner of the run in progress; a forced stop skips disarm(), so it stays set. */
@@ -90,14 +114,18 @@ export class Watchdog {
   forcedStops = 0;
 
   constructor(options: WatchdogOptions) {
+    this.base = options.base ?? Date.now();
     this.offset = performance.timeOrigin - this.base;
-    (globalThis as Record<symbol, unknown>)[INTERRUPT] = (gen: number) => {
-      // Only the run that missed its deadline, and only while it is still on the stack.
-      if (gen === this.gen && this.owner && this.shared[DEADLINE] !== 0) this.owner.interrupt();
-    };
+    // Only the run that the thread saw, and only while it is still on the stack.
+    const current = (gen: number) => (gen === this.gen && this.times[DEADLINE] !== 0 ? this.owner : null);
+    (globalThis as Record<symbol, unknown>)[INTERRUPT] = (gen: number) => current(gen)?.interrupt();
+    (globalThis as Record<symbol, unknown>)[ENGAGE_KEY] = (gen: number) => current(gen)?.engage();
     this.thread = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { buffer: this.shared.buffer, base: this.base, pollMs: POLL_MS, graceMs: options.graceMs, interruptKey: 'redox.watchdog.interrupt' },
+      workerData: {
+        buffer: this.buffer, base: this.base, pollMs: POLL_MS, graceMs: options.graceMs,
+        interruptKey: 'redox.watchdog.interrupt', engageKey: 'redox.watchdog.engage',
+      },
       // The thread must not inherit flags such as --inspect; it needs none.
       execArgv: [],
       stdout: false,
@@ -127,18 +155,20 @@ export class Watchdog {
     owner.forcedStop();
   }
 
-  /** Marks the start of a Lua run that must end by `deadline` (the main thread's
-   *  performance.now() clock). */
-  arm(owner: WatchdogOwner, deadline: number): void {
+  /** Marks the start of a Lua run that must end by `deadline` and gets the budget hook at
+   *  `engageAt` (the main thread's performance.now() clock; Infinity: never). */
+  arm(owner: WatchdogOwner, deadline: number, engageAt = Infinity): void {
     this.checkStopped();
     this.owner = owner;
+    // Before GEN: the thread reads the times of a new generation only after it sees it.
+    this.times[DEADLINE] = deadline === Infinity ? Number.MAX_VALUE : Math.max(1, Math.ceil(deadline + this.offset));
+    this.times[ENGAGE] = engageAt === Infinity ? 0 : Math.max(1, Math.floor(engageAt + this.offset));
     this.shared[GEN] = ++this.gen;
-    this.shared[DEADLINE] = Math.max(1, Math.ceil(deadline + this.offset));
   }
 
   /** Marks the end of the current Lua run. */
   disarm(): void {
-    this.shared[DEADLINE] = 0;
+    this.times[DEADLINE] = 0;
     this.owner = null;
   }
 
