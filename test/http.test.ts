@@ -29,6 +29,7 @@ app:get("/bad-status", function() return { status = 1000 } end)
 app:get("/bad-header", function() return { headers = { ["x-a"] = "line\r\nInjected: yes" } } end)
 app:get("/bad-header-type", function() return { headers = { ["x-a"] = {} , ["x-b"] = true } } end)
 app:get("/unknown-key", function() return { stauts = 200 } end)
+app:get("/bad-json", function() return { json = { f = print } } end)
 app:get("/abort", function() redox.abort(404, "no such thing") end)
 app:get("/empty-array", function() return { json = { items = json.array() } } end)
 app:get("/multi-cookie", function() return { headers = { ["set-cookie"] = { "a=1", "b=2" } }, body = "ok" } end)
@@ -163,6 +164,7 @@ test('invalid response tables are a 500 with a log line saying what was wrong', 
     ['/bad-header', /contains CR, LF or NUL/],
     ['/bad-header-type', /must be a string/],
     ['/unknown-key', /unknown key 'stauts'/],
+    ['/bad-json', /invalid response .*json\.encode: cannot encode .*function/],
   ] as const) {
     const res = await fetch(url + path);
     assert.equal(res.status, 500, path);

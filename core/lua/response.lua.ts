@@ -6,6 +6,7 @@ local host = ...
 local json = require("redox.core.json")
 local cookies = require("redox.core.cookies")
 local M = {}
+local try_encode = host.json_try_encode
 
 -- Content types the host knows by number (core/runtime/engine-response.ts).
 local CT_TEXT, CT_JSON = 1, 2
@@ -83,8 +84,8 @@ local function shape_table(res)
   local body, ctype = res.body, nil
   if res.json ~= nil then
     if body ~= nil then invalid("a response has either body or json, not both") end
-    local ok, encoded = pcall(json.encode, res.json)
-    if not ok then invalid(tostring(encoded)) end
+    local encoded, err = try_encode(res.json)
+    if encoded == nil then invalid(err) end
     body = encoded
     ctype = CT_JSON
   elseif body ~= nil then

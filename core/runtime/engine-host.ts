@@ -69,20 +69,37 @@ export function rawHostFunctions(api: LuaApi): Record<string, RawFunction> {
       return 0;
     },
     json_encode: (L: LuaState) => {
-      let maxDepth = 200;
-      if (api.raw._lua_type(L, 2) === T_TABLE && api.getField(L, 2, 'max_depth') === T_NUMBER) {
-        maxDepth = Number(api.raw._lua_tonumberx(L, -1, 0));
-      }
-      let text: string;
-      try {
-        text = encodeJson(api, L, 1, maxDepth);
-      } catch (err) {
-        throw new Error(`json.encode: ${(err as Error).message}`);
+      const text = encodeArgument(api, L);
+      if (text instanceof Error) throw text;
+      api.pushString(L, text);
+      return 1;
+    },
+    // For response.lua's {json = ...}: an unencodable value is an invalid response, returned as
+    // nil, message (a pcall around json.encode would cost a protected call on every response).
+    json_try_encode: (L: LuaState) => {
+      const text = encodeArgument(api, L);
+      if (text instanceof Error) {
+        api.raw._lua_pushnil(L);
+        api.pushString(L, text.message);
+        return 2;
       }
       api.pushString(L, text);
       return 1;
     },
   };
+}
+
+/** json.encode(value, opts) of the arguments on L's stack, or the error saying why not. */
+function encodeArgument(api: LuaApi, L: LuaState): string | Error {
+  let maxDepth = 200;
+  if (api.raw._lua_type(L, 2) === T_TABLE && api.getField(L, 2, 'max_depth') === T_NUMBER) {
+    maxDepth = Number(api.raw._lua_tonumberx(L, -1, 0));
+  }
+  try {
+    return encodeJson(api, L, 1, maxDepth);
+  } catch (err) {
+    return new Error(`json.encode: ${(err as Error).message}`);
+  }
 }
 
 /** REDOX_ENV_ALLOW (comma-separated names, PREFIX_* allowed) restricts what redox.env reveals. */
