@@ -20,13 +20,14 @@ export function addTsCommands(program: Command, entry: RuntimeEntry, print: Prin
     .option('-o, --out <file>', 'the Lua file to write [the app name with .lua]')
     .action((app: string, opts: { out?: string }) => {
       if (!/\.ts$/i.test(app)) throw new RedoxError('REDOX_USAGE', `redox compile takes a .ts file, got ${app}`, 'Lua apps need no compiling: serve them directly');
-      const { compileApp } = require('../core/tooling/typescript/compile') as typeof import('../core/tooling/typescript/compile');
+      const { compileAppCached } = require('../core/tooling/typescript/compile-cache') as typeof import('../core/tooling/typescript/compile-cache');
       const start = Date.now();
-      const compiled = compileApp(app);
+      const compiled = compileAppCached(app);
       const out = opts.out ?? app.replace(/\.ts$/i, '.lua');
       fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
       fs.writeFileSync(out, compiled.lua);
-      print(`compiled ${compiled.files.length} file${compiled.files.length === 1 ? '' : 's'} to ${out} in ${Date.now() - start} ms\n`);
+      const how = compiled.cached ? ' (unchanged: from the compile cache)' : '';
+      print(`compiled ${compiled.files.length} file${compiled.files.length === 1 ? '' : 's'} to ${out} in ${Date.now() - start} ms${how}\n`);
     });
 
   const dev = program.command('dev')

@@ -113,6 +113,51 @@ describe('redox compile', () => {
   });
 });
 
+describe('compile cache', () => {
+  it('answers an unchanged app from the cache, and compiles again when any of its files changes', async () => {
+    const dir = write(tempDir(), {
+      'app.ts': 'import { greet } from "./lib/greet";\nprint(greet("ada"));\n',
+      'lib/greet.ts': 'export function greet(name: string): string {\n  return `hello ${name}`;\n}\n',
+    });
+    const env = { REDOX_BUILD_CACHE: tempDir() };
+    const compile = async () => {
+      const r = await redox(['compile', 'app.ts'], dir, env);
+      assert.equal(r.code, 0, r.stderr);
+      return { cached: r.stdout.includes('from the compile cache'), lua: fs.readFileSync(path.join(dir, 'app.lua'), 'utf8') };
+    };
+    const first = await compile();
+    assert.equal(first.cached, false);
+    const second = await compile();
+    assert.equal(second.cached, true);
+    assert.equal(second.lua, first.lua);
+    // `redox run` uses the same cache.
+    const run = await redox(['run', 'app.ts'], dir, env);
+    assert.equal(run.stdout, 'hello ada\n', run.stderr);
+
+    // An imported file changes: a real compile, with the change in it.
+    fs.writeFileSync(path.join(dir, 'lib/greet.ts'), 'export function greet(name: string): string {\n  return `hi ${name}`;\n}\n');
+    const changed = await compile();
+    assert.equal(changed.cached, false);
+    assert.match(changed.lua, /"hi "/);
+
+    // A type error is never answered from the cache; fixing it finds the earlier entry again.
+    const good = fs.readFileSync(path.join(dir, 'app.ts'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'app.ts'), good + 'const n: number = "x";\n');
+    for (let i = 0; i < 2; i++) {
+      const bad = await redox(['compile', 'app.ts'], dir, env);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /app\.ts:3:7 - error TS2322/);
+    }
+    fs.writeFileSync(path.join(dir, 'app.ts'), good);
+    assert.equal((await compile()).cached, true);
+
+    // REDOX_COMPILE_CACHE=0: always compiled.
+    const off = await redox(['compile', 'app.ts'], dir, { ...env, REDOX_COMPILE_CACHE: '0' });
+    assert.equal(off.code, 0, off.stderr);
+    assert.doesNotMatch(off.stdout, /compile cache/);
+  });
+});
+
 describe('runtime errors in TypeScript apps', () => {
   const dir = tempDir();
   write(dir, {

@@ -26,12 +26,12 @@ function luaFiles(root: string): string[] {
   return out;
 }
 
-/** A TypeScript app compiled to one Lua chunk by core/tooling/typescript (loaded only for .ts apps: it pulls
- *  in the TypeScript compiler). */
+/** A TypeScript app compiled to one Lua chunk by core/tooling/typescript (loaded only for .ts apps: a
+ *  compile pulls in the TypeScript compiler, unless the compile cache has it). */
 function compileTypeScript(file: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { compileApp } = require('../typescript/compile') as typeof import('../typescript/compile');
-  return compileApp(file).lua;
+  const { compileAppCached } = require('../typescript/compile-cache') as typeof import('../typescript/compile-cache');
+  return compileAppCached(file).lua;
 }
 
 export function collectApp(target: string, cwd: string): EmbeddedApp {

@@ -15,17 +15,14 @@ import { TargetSpec } from './targets';
 import { withLock } from './cache-lock';
 import { matchesSha256 } from './file-stamp';
 import { hashFile } from './file-bytes';
+import { userCacheDir } from '../cache-dir';
 
 const exec = promisify(execFile);
 const ENTRY_FILE = 'redox-entry.json';
 
-/** Where build-time downloads and compiled addons live: REDOX_BUILD_CACHE, else the user's cache
- *  folder ($XDG_CACHE_HOME/redox, ~/.cache/redox; %LOCALAPPDATA%\redox; ~/Library/Caches/redox). */
+/** Where build-time downloads and compiled addons live (see ../cache-dir.ts). */
 export function buildCacheDir(): string {
-  if (process.env.REDOX_BUILD_CACHE) return path.resolve(process.env.REDOX_BUILD_CACHE);
-  if (process.platform === 'win32') return path.join(process.env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local'), 'redox', 'cache');
-  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'redox');
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'redox');
+  return userCacheDir();
 }
 
 export interface NodePackage {

@@ -19,8 +19,8 @@ export function compiledAppSource(target: string, cwd = process.cwd(), previous?
   const { spec, attr } = splitTarget(target);
   const file = path.resolve(cwd, spec);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { compileApp } = require('../typescript/compile') as typeof import('../typescript/compile');
-  const compiled = compileApp(file, { previous, cwd });
+  const { compileAppCached } = require('../typescript/compile-cache') as typeof import('../typescript/compile-cache');
+  const compiled = compileAppCached(file, { previous, cwd });
   return {
     compiled,
     app: {

@@ -18,8 +18,11 @@ export interface CompiledApp {
   files: string[];
   /** Each compiled module, for tools that want them separately. */
   modules: LuaModule[];
-  /** For a faster recompile of the same app (`redox dev`). */
-  program: ts.Program;
+  /** For a faster recompile of the same app (`redox dev`); absent when it came from the
+   *  compile cache (compile-cache.ts). */
+  program?: ts.Program;
+  /** True when it came from the compile cache. */
+  cached?: boolean;
 }
 
 export interface CompileOptions {

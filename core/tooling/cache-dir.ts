@@ -1,0 +1,12 @@
+// The user's cache folder for Redox's build and development tools (Node bases, compiled addons,
+// compiled TypeScript): REDOX_BUILD_CACHE, else $XDG_CACHE_HOME/redox or ~/.cache/redox;
+// %LOCALAPPDATA%\redox\cache on Windows; ~/Library/Caches/redox on macOS.
+import os from 'node:os';
+import path from 'node:path';
+
+export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.REDOX_BUILD_CACHE) return path.resolve(env.REDOX_BUILD_CACHE);
+  if (process.platform === 'win32') return path.join(env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local'), 'redox', 'cache');
+  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'redox');
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'redox');
+}
