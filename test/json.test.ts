@@ -64,6 +64,12 @@ test('encoding errors: cycles, sparse arrays, mixed keys, functions, NaN', async
   await assert.rejects(lua.run('return json.encode({f = print})'), /type function/);
   await assert.rejects(lua.run('return json.encode(0/0)'), /cannot encode/);
   await assert.rejects(lua.run('return json.encode("\\255")'), /invalid UTF-8/);
+  // Number keys: only positive integers are array indexes (2.0 is stored as the integer 2).
+  await assert.rejects(lua.run('return json.encode({[1.5] = 1})'), /key of type number \(1\.5\)/);
+  await assert.rejects(lua.run('return json.encode({[0] = 1})'), /key of type number \(0\)/);
+  await assert.rejects(lua.run('return json.encode({[-1] = 1})'), /key of type number \(-1\)/);
+  await assert.rejects(lua.run('return json.encode({[2^60] = 1})'), /sparse array/);
+  assert.equal(await lua.run('return json.encode({[1.0] = "a", [2] = "b"})'), '["a","b"]');
 });
 
 test('depth limit: deeply nested input is an error, not a crash', async () => {

@@ -145,8 +145,9 @@ class Walk {
     let count = 0;
     let maxIndex = 0;
     raw._lua_pushnil(L);
+    // Each step leaves the key one above the nil's slot and the value above it.
+    const vIdx: number = raw._lua_gettop(L) + 1;
     while (raw._lua_next(L, idx) !== 0) {
-      const vIdx: number = raw._lua_gettop(L);
       const kt = raw._lua_type(L, -2);
       let encoded: string;
       try {
@@ -158,8 +159,9 @@ class Walk {
       if (kt === T_STRING) {
         keys.push(this.key());
         texts.push(encoded);
-      } else if (kt === T_NUMBER && raw._lua_isinteger(L, -2) && raw._lua_tointegerx(L, -2, 0) > 0n) {
-        const i = Number(raw._lua_tointegerx(L, -2, 0));
+      } else if (kt === T_NUMBER && isArrayIndex(raw._lua_tonumberx(L, -2, 0))) {
+        // Lua stores integral float keys as integers: an integral number key is an integer.
+        const i: number = raw._lua_tonumberx(L, -2, 0);
         (items ??= [])[i - 1] = encoded;
         if (i > maxIndex) maxIndex = i;
       } else {
@@ -187,6 +189,10 @@ class Walk {
     }
     return out + '}';
   }
+}
+
+function isArrayIndex(n: number): boolean {
+  return Number.isInteger(n) && n > 0;
 }
 
 /** Sorts keys (code unit order), moving each key's text with it: insertion sort for the usual

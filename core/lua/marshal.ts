@@ -148,17 +148,16 @@ export function readValue(api: LuaApi, L: LuaState, idx: number, opts?: ReadOpti
       return undefined;
     case T_BOOLEAN:
       return raw._lua_toboolean(L, idx) !== 0;
-    case T_NUMBER:
-      if (raw._lua_isinteger(L, idx)) {
-        // Read as a double first (no BigInt); beyond 2^53 a Number would round: hand the host
-        // the exact BigInt.
-        const d: number = raw._lua_tonumberx(L, idx, 0);
-        if (d >= -9007199254740991 && d <= 9007199254740991) return d;
-        return raw._lua_tointegerx(L, idx, 0) as bigint;
-      } else {
-        const d: number = raw._lua_tonumberx(L, idx, 0);
-        return opts?.floats === true && depth === 0 && Number.isInteger(d) ? new LuaFloat(d) : d;
-      }
+    case T_NUMBER: {
+      // Read as a double first (one call, no BigInt). Whether it is an integer matters only
+      // beyond 2^53, where a Number would round (the host gets the exact BigInt), and for an
+      // integral float when the host asked to tell floats apart.
+      const d: number = raw._lua_tonumberx(L, idx, 0);
+      const floats = opts?.floats === true && depth === 0 && Number.isInteger(d);
+      if (!floats && d >= -9007199254740991 && d <= 9007199254740991) return d;
+      if (raw._lua_isinteger(L, idx)) return d >= -9007199254740991 && d <= 9007199254740991 ? d : raw._lua_tointegerx(L, idx, 0) as bigint;
+      return floats ? new LuaFloat(d) : d;
+    }
     case T_STRING:
       return opts?.bytes ? api.toBytes(L, idx)! : api.toString(L, idx)!;
     case T_TABLE:
