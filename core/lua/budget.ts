@@ -7,9 +7,9 @@
 // default for servers), the budget is lazy: a request's coroutine runs without the hook and
 // gets it only once it is worth checking (engage(): the watchdog's call when one run passes
 // ENGAGE_AFTER_MS, or the driver's at a resume once the request has used that much or the heap
-// is over its limit). Coroutines that Lua code creates get the hook at creation (hookThread()),
-// since the watchdog cannot tell which of them is running. Without a watchdog, every thread
-// inherits the hook from the main state, as before.
+// is over its limit). The hook then goes on the request's coroutine and on every coroutine it
+// is resuming (runningChain()), since any of them may be the one running. Without a watchdog,
+// every thread inherits the hook from the main state, as before.
 import { LuaApi, LuaState, LUA_REGISTRYINDEX, T_FUNCTION } from './api';
 import { HeapCounter } from './heap';
 import { REGISTRY } from './registry';
@@ -40,6 +40,12 @@ const LUA_MASKCOUNT = 8;
 /** Lua time after which a run is checked by the hook (lazy budgets). Short runs, nearly all of
  *  them, never pay for it; the watchdog's inspector session is connected only for longer ones. */
 export const ENGAGE_AFTER_MS = 50;
+// lua_Debug (lua.h): where `what` ("C", "Lua", "main") sits in a 32-bit build, and room for the
+// whole struct (~110 bytes).
+const AR_WHAT = 12;
+const AR_BYTES = 256;
+// Coroutines resuming one another deeper than this exhaust Lua's C stack first (LUAI_MAXCCALLS).
+const MAX_NESTING = 200;
 
 export class Budget {
   /** The slice being resumed right now, as the hook sees it. */
@@ -50,6 +56,9 @@ export class Budget {
   /** Hook set only where needed (see the top of this file); false: inherited everywhere. */
   lazy = false;
   private hook = 0;
+  /** A lua_Debug for runningChain(), and the C function behind coroutine.resume. */
+  private ar = 0;
+  private coresume = 0;
 
   constructor(private readonly api: LuaApi, private readonly heap: HeapCounter, private readonly L: LuaState) {}
 
@@ -60,6 +69,10 @@ export class Budget {
     this.api.raw._lua_sethook(this.L, hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
     this.hook = hook;
     this.installed = true;
+    const { raw } = this.api;
+    this.ar = raw._malloc(AR_BYTES);
+    if (this.api.getField(this.L, LUA_REGISTRYINDEX, REGISTRY.coresume) === T_FUNCTION) this.coresume = raw._lua_tocfunction(this.L, -1);
+    raw._lua_settop(this.L, -2);
   }
 
   /** Lazy budgets (a watchdog guards the runs): the main state drops the hook, so coroutines
@@ -72,12 +85,6 @@ export class Budget {
     return true;
   }
 
-  /** A coroutine made by Lua code: hooked from the start under lazy budgets (it inherits the
-   *  hook otherwise). */
-  hookThread(T: LuaState): void {
-    if (this.lazy) this.api.raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
-  }
-
   /** The running slice is checked by the hook from now on. Safe while Lua runs: lua_sethook
    *  only sets fields the interpreter reads at its next instruction (Lua allows it from a
    *  signal handler). */
@@ -85,7 +92,39 @@ export class Budget {
     const slice = this.current;
     if (!slice || !this.thread || !this.lazy || slice.engaged) return;
     slice.engaged = true;
-    this.api.raw._lua_sethook(this.thread, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    for (const T of this.runningChain(this.thread)) this.api.raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+  }
+
+  /**
+   * T0 and the coroutines it is resuming, outermost first. A thread that resumes a coroutine is
+   * inside the C function coroutine.resume (the prelude's wrap and resume call it too), whose
+   * first argument is that coroutine. Only threads that are inside a C function are read
+   * further (their stack tops are consistent); a thread that is running Lua is only asked what
+   * runs (lua_getinfo "S", which reads).
+   */
+  private runningChain(T0: LuaState): LuaState[] {
+    const { api } = this;
+    const raw = api.raw;
+    const chain = [T0];
+    if (this.ar === 0 || this.coresume === 0) return chain;
+    const ar = this.ar;
+    let T = T0;
+    for (let depth = 0; depth < MAX_NESTING; depth++) {
+      if (!raw._lua_getstack(T, 0, ar) || !raw._lua_getinfo(T, api.cstr('S'), ar)) break;
+      const what: number = raw.HEAPU32[(ar + AR_WHAT) >> 2];
+      const heap = api.heap();
+      if (heap[what] !== 0x43 || heap[what + 1] !== 0) break; // not "C"
+      raw._lua_getinfo(T, api.cstr('f'), ar); // pushes the function
+      const fn: number = raw._lua_tocfunction(T, -1);
+      raw._lua_settop(T, -2);
+      if (fn !== this.coresume || !raw._lua_getlocal(T, ar, 1)) break; // getlocal pushes argument 1
+      const co: LuaState = raw._lua_tothread(T, -1);
+      raw._lua_settop(T, -2);
+      if (!co || chain.includes(co)) break;
+      chain.push(co);
+      T = co;
+    }
+    return chain;
   }
 
   /** The heap is over the slice's limit (the hook then collects garbage and judges). */
@@ -107,13 +146,16 @@ export class Budget {
     this.trapEveryInstruction(this.thread);
   }
 
-  /** From now on every instruction of T (and of the slice's coroutine) runs the hook: a pcall
-   *  loop inside a C boundary (sort comparator, gsub callback, load reader), where the hook can
-   *  only raise, cannot run on, and nested coroutines cannot keep resuming one another. */
+  /** From now on every instruction of T (and of the slice's coroutine, and under lazy budgets
+   *  of every coroutine it is resuming) runs the hook: a pcall loop inside a C boundary (sort
+   *  comparator, gsub callback, load reader), where the hook can only raise, cannot run on, and
+   *  nested coroutines cannot keep resuming one another. */
   private trapEveryInstruction(T: LuaState): void {
     const { raw } = this.api;
     raw._lua_sethook(T, this.hook, LUA_MASKCOUNT, 1);
-    if (this.thread && this.thread !== T) raw._lua_sethook(this.thread, this.hook, LUA_MASKCOUNT, 1);
+    if (!this.thread) return;
+    const chain = this.lazy ? this.runningChain(this.thread) : [this.thread];
+    for (const C of chain) if (C !== T) raw._lua_sethook(C, this.hook, LUA_MASKCOUNT, 1);
   }
 
   /** Raw function for string.rep and the like: raises (and stops the request as over its

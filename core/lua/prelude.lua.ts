@@ -7,6 +7,7 @@ local SENTINEL = host.sentinel
 local traceback = debug.traceback
 local raw_load = load
 local co_create, co_resume, co_yield, co_status = coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
+host.set_registry(host.keys.coresume, co_resume)
 
 -- Expected failures are returned as nil, err where err is one of these.
 local error_mt = {__name = "redox.error"}
@@ -77,12 +78,9 @@ end
 -- main thread: only coroutines made by Lua code are "not main".
 local user_threads = setmetatable({}, { __mode = "k" })
 local co_running = coroutine.running
-local hook_thread = host.hook_thread
 function coroutine.create(f)
   local co = co_create(f)
   user_threads[co] = true
-  -- Under the CPU budget, from its first instruction (see core/lua/budget.ts).
-  hook_thread(co)
   return co
 end
 function coroutine.running()

@@ -9,6 +9,8 @@ export const REGISTRY = {
   jsonNull: 'redox.json_null',
   /** The original collectgarbage, which the app cannot replace. */
   collect: 'redox.collect',
+  /** The standard library's coroutine.resume (the budget finds resumed coroutines by it). */
+  coresume: 'redox.coresume',
 } as const;
 
 export type RegistryKey = (typeof REGISTRY)[keyof typeof REGISTRY];

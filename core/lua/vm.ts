@@ -83,15 +83,6 @@ export class LuaVM {
     this.budget.engage();
   }
 
-  /** host.hook_thread(co): a coroutine made by Lua code gets the budget hook (lazy budgets). */
-  hookThreadFunction(): RawFunction {
-    return (T) => {
-      const co = this.api.raw._lua_tothread(T, 1);
-      if (co) this.budget.hookThread(co);
-      return 0;
-    };
-  }
-
   /** Stops the running request at its next Lua instruction (the watchdog's graceful stop). */
   interrupt(): void {
     this.budget.interrupt();

@@ -104,7 +104,7 @@ export class Engine implements RequestEngine {
     const { vm, options } = this;
     this.entries = await bootCore(vm, {
       functions: hostFunctions({ features: this.features, catalogue: options.catalogue, modules: options.modules, log: options.log, write: options.write }),
-      raw: { ...rawHostFunctions(vm.api), ...this.slots.rawFunctions(), set_routes: this.app.rawFunction(), hook_thread: vm.hookThreadFunction() },
+      raw: { ...rawHostFunctions(vm.api), ...this.slots.rawFunctions(), set_routes: this.app.rawFunction() },
       values: { dev: Boolean(options.dev), version: options.version, features: this.features, secure: Boolean(options.secure) },
     });
     for (const def of orderForInstall(options.features)) await this.installFeature(def);
