@@ -56,8 +56,12 @@ export class Budget {
   /** Hook set only where needed (see the top of this file); false: inherited everywhere. */
   lazy = false;
   private hook = 0;
-  /** A lua_Debug for runningChain(), and the C function behind coroutine.resume. */
+  /** A lua_Debug for runningChain(), its option strings, and the C function behind
+   *  coroutine.resume. Allocated at install: runningChain() runs wherever the watchdog
+   *  interrupted the VM, possibly inside malloc, so it must not allocate in the wasm heap. */
   private ar = 0;
+  private optS = 0;
+  private optF = 0;
   private coresume = 0;
 
   constructor(private readonly api: LuaApi, private readonly heap: HeapCounter, private readonly L: LuaState) {}
@@ -71,6 +75,8 @@ export class Budget {
     this.installed = true;
     const { raw } = this.api;
     this.ar = raw._malloc(AR_BYTES);
+    this.optS = this.api.cstr('S');
+    this.optF = this.api.cstr('f');
     if (this.api.getField(this.L, LUA_REGISTRYINDEX, REGISTRY.coresume) === T_FUNCTION) this.coresume = raw._lua_tocfunction(this.L, -1);
     raw._lua_settop(this.L, -2);
   }
@@ -110,11 +116,11 @@ export class Budget {
     const ar = this.ar;
     let T = T0;
     for (let depth = 0; depth < MAX_NESTING; depth++) {
-      if (!raw._lua_getstack(T, 0, ar) || !raw._lua_getinfo(T, api.cstr('S'), ar)) break;
+      if (!raw._lua_getstack(T, 0, ar) || !raw._lua_getinfo(T, this.optS, ar)) break;
       const what: number = raw.HEAPU32[(ar + AR_WHAT) >> 2];
       const heap = api.heap();
       if (heap[what] !== 0x43 || heap[what + 1] !== 0) break; // not "C"
-      raw._lua_getinfo(T, api.cstr('f'), ar); // pushes the function
+      raw._lua_getinfo(T, this.optF, ar); // pushes the function
       const fn: number = raw._lua_tocfunction(T, -1);
       raw._lua_settop(T, -2);
       if (fn !== this.coresume || !raw._lua_getlocal(T, ar, 1)) break; // getlocal pushes argument 1
