@@ -3,7 +3,7 @@
 // one host call from Lua.
 import fs from 'node:fs';
 import path from 'node:path';
-import { measureHostCalls } from './hostcalls';
+import { measureDispatch, measureHostCalls } from './hostcalls';
 import { place } from './machine';
 import { peerNodeFor } from './peer-node';
 import { Contender, measureGroup, Row } from './measure';
@@ -100,8 +100,12 @@ export async function tfb(ctx: BenchContext): Promise<WorkloadResult> {
 /** Microseconds per host call from Lua, in this process (no HTTP). */
 export async function calls(ctx: BenchContext): Promise<WorkloadResult> {
   const costs = await measureHostCalls(ctx.opts.quick ? 5_000 : 20_000);
+  const dispatch = await measureDispatch(ctx.opts.quick ? 5_000 : 20_000);
   return {
-    id: 'calls', title: 'CALLS: one host call from Lua, microseconds (a Lua loop in one coroutine, loop cost subtracted)', rows: undefined,
-    notes: costs.map((c) => `${c.name}: ${c.us.toFixed(2)} us`),
+    id: 'calls', title: 'CALLS: one host call from Lua, microseconds (a Lua loop in one coroutine, loop cost subtracted); one request through the engine without HTTP', rows: undefined,
+    notes: [
+      ...costs.map((c) => `${c.name}: ${c.us.toFixed(2)} us`),
+      ...dispatch.map((c) => `engine.serve, ${c.name}: ${c.us.toFixed(2)} us`),
+    ],
   };
 }

@@ -1,6 +1,8 @@
 // `node build/bench/hostcalls.js`: what one call from Lua into the host costs, per function, in
 // microseconds. Each case runs a Lua loop in one coroutine; the time of the same loop with no
-// call in it is subtracted. Part of `npm run bench` (workload "calls").
+// call in it is subtracted. Also what one request costs the engine without HTTP (engine.serve:
+// routing, the Lua run, the response read back), per response shape. Part of `npm run bench`
+// (workload "calls"). CPU time of this process, best of 7: steadier than req/s under wrk.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,10 +80,66 @@ export async function measureHostCalls(iterations = 20_000): Promise<CallCost[]>
   }
 }
 
+const DISPATCH_APP = String.raw`
+local app = redox.router()
+app:get("/empty", function() end)
+app:get("/text", function() return "Hello, World!" end)
+app:get("/body", function() return { body = "Hello, World!" } end)
+app:get("/encode", function() return json.encode({ message = "Hello, World!" }) end)
+app:get("/json", function() return { json = { message = "Hello, World!" } } end)
+app:get("/uuid", function() return uuid.v4() end)
+app:get("/seed", function() return json.encode({ id = 1, name = "Alice", uuid = uuid.v4() }) end)
+return app
+`;
+
+const DISPATCH_CASES: [string, string][] = [
+  ['handler returns nothing (204)', '/empty'],
+  ['a string', '/text'],
+  ['{body = string}', '/body'],
+  ['json.encode(t) as the body', '/encode'],
+  ['{json = t}', '/json'],
+  ['uuid.v4() as the body', '/uuid'],
+  ['the seed handler', '/seed'],
+];
+
+/** Microseconds of CPU per engine.serve() of a GET, by response shape (no HTTP, no budgets). */
+export async function measureDispatch(requests = 20_000): Promise<CallCost[]> {
+  const root = projectRoot();
+  const profile = devProfile(loadCatalogue(root), { distro: null, features: ['uuid'] }, 'bench');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-dispatch-'));
+  const log = createLogger({ level: 'warn', write: () => undefined });
+  const main = { source: Buffer.from(DISPATCH_APP), chunkName: 'app.lua' };
+  const engine = await createEngine(profile, { modules: new FileModules(dir), main }, { log });
+  try {
+    await engine.loadApp(main);
+    const results: CallCost[] = [];
+    for (const [name, route] of DISPATCH_CASES) {
+      const req = { method: 'GET', path: route, query: '', rawHeaders: ['Host', 'localhost'], body: undefined, id: 'bench' };
+      const serve = () => {
+        const out = engine.serve(req);
+        if (out instanceof Promise) throw new Error(`${route} waited on the host`);
+      };
+      for (let i = 0; i < requests; i++) serve();
+      let best = Infinity;
+      for (let r = 0; r < 7; r++) {
+        const t0 = cpuMs();
+        for (let i = 0; i < requests; i++) serve();
+        best = Math.min(best, cpuMs() - t0);
+      }
+      results.push({ name, us: (best * 1000) / requests });
+    }
+    return results;
+  } finally {
+    await engine.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (require.main === module) {
-  measureHostCalls().then((rows) => {
-    for (const r of rows) process.stdout.write(`${r.name.padEnd(32)} ${r.us.toFixed(2)} us/call\n`);
-  }, (err) => {
+  (async () => {
+    for (const r of await measureHostCalls()) process.stdout.write(`${r.name.padEnd(36)} ${r.us.toFixed(2)} us/call\n`);
+    for (const r of await measureDispatch()) process.stdout.write(`dispatch: ${r.name.padEnd(26)} ${r.us.toFixed(2)} us/request\n`);
+  })().catch((err) => {
     process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = 1;
   });
