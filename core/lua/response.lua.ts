@@ -48,12 +48,16 @@ local function check_header(name, value)
   return value
 end
 
+local next, type, math_type = next, type, math.type
+
 local function shape_table(res)
-  for k in pairs(res) do
+  for k in next, res do
     if not RESPONSE_KEYS[k] then invalid("unknown key '" .. tostring(k) .. "' in response table (allowed: status, headers, body, json, cookies)") end
   end
-  local status = res.status or 200
-  if math.type(status) ~= "integer" or status < 100 or status > 599 then
+  local status = res.status
+  if status == nil then
+    status = 200
+  elseif math_type(status) ~= "integer" or status < 100 or status > 599 then
     invalid("status must be an integer from 100 to 599, got " .. tostring(status))
   end
   local headers
@@ -89,8 +93,9 @@ local function shape_table(res)
     body = encoded
     ctype = CT_JSON
   elseif body ~= nil then
-    if type(body) == "number" then body = tostring(body) end
-    if type(body) ~= "string" then invalid("body must be a string, got " .. type(body) .. " (use json= for tables)") end
+    local bt = type(body)
+    if bt == "number" then body = tostring(body)
+    elseif bt ~= "string" then invalid("body must be a string, got " .. bt .. " (use json= for tables)") end
     ctype = CT_TEXT
   end
   if ctype and headers and headers["content-type"] ~= nil then ctype = nil end
