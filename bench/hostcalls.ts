@@ -10,6 +10,7 @@ import { loadCatalogue } from '../core/tooling/catalogue/catalogue';
 import { devProfile } from '../core/tooling/dev/profile';
 import { projectRoot } from '../core/tooling/catalogue/packages';
 import { createEngine } from '../core/runtime/launch';
+import type { Engine } from '../core/runtime/engine';
 import { FileModules } from '../core/runtime/modules';
 import { createLogger } from '../core/runtime/log';
 
@@ -44,40 +45,47 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-export async function measureHostCalls(iterations = 20_000): Promise<CallCost[]> {
-  const root = projectRoot();
-  const profile = devProfile(loadCatalogue(root), { distro: null, features: ['sqlite', 'uuid'] }, 'bench');
+/** CPU milliseconds of the fastest of 7 runs of `fn`, after one warm-up run (JIT on the host
+ *  side). CPU time of this process: on a busy machine, wall time mostly measures the neighbours. */
+async function bestCpuMs(fn: () => unknown): Promise<number> {
+  await fn();
+  let best = Infinity;
+  for (let r = 0; r < 7; r++) {
+    const t0 = cpuMs();
+    await fn();
+    best = Math.min(best, cpuMs() - t0);
+  }
+  return best;
+}
+
+/** An engine with these features and main chunk, in a scratch folder, for the length of `use`. */
+async function withEngine<T>(features: string[], main: { source: Buffer; chunkName: string }, use: (engine: Engine) => Promise<T>): Promise<T> {
+  const profile = devProfile(loadCatalogue(projectRoot()), { distro: null, features }, 'bench');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-calls-'));
   const log = createLogger({ level: 'warn', write: () => undefined });
-  const engine = await createEngine(profile, { modules: new FileModules(dir), main: { source: Buffer.from(''), chunkName: 'main.lua' } }, { log });
+  const engine = await createEngine(profile, { modules: new FileModules(dir), main }, { log });
   try {
-    const run = (code: string) => engine.runScript({ source: Buffer.from(code), chunkName: 'calls.lua' }, []);
-    await run(SETUP);
-    const time = async (body: string): Promise<number> => {
-      const code = `for i = 1, ${iterations} do ${body} end`;
-      await run(code); // warm-up (JIT on the host side)
-      // CPU time of this process, best of 7: on a busy machine, wall time mostly measures the
-      // neighbours.
-      let best = Infinity;
-      for (let r = 0; r < 7; r++) {
-        const t0 = cpuMs();
-        await run(code);
-        best = Math.min(best, cpuMs() - t0);
-      }
-      return (best * 1000) / iterations;
-    };
-    const results: CallCost[] = [];
-    let loop = 0;
-    for (const [name, body] of CASES) {
-      const us = await time(body);
-      if (name === 'loop') loop = us;
-      else results.push({ name, us: Math.max(0, us - loop) });
-    }
-    return results;
+    return await use(engine);
   } finally {
     await engine.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export function measureHostCalls(iterations = 20_000): Promise<CallCost[]> {
+  return withEngine(['sqlite', 'uuid'], { source: Buffer.from(''), chunkName: 'main.lua' }, async (engine) => {
+    const run = (code: string) => engine.runScript({ source: Buffer.from(code), chunkName: 'calls.lua' }, []);
+    await run(SETUP);
+    const results: CallCost[] = [];
+    let loop = 0;
+    for (const [name, body] of CASES) {
+      const code = `for i = 1, ${iterations} do ${body} end`;
+      const us = ((await bestCpuMs(() => run(code))) * 1000) / iterations;
+      if (name === 'loop') loop = us;
+      else results.push({ name, us: Math.max(0, us - loop) });
+    }
+    return results;
+  });
 }
 
 const DISPATCH_APP = String.raw`
@@ -103,36 +111,22 @@ const DISPATCH_CASES: [string, string][] = [
 ];
 
 /** Microseconds of CPU per engine.serve() of a GET, by response shape (no HTTP, no budgets). */
-export async function measureDispatch(requests = 20_000): Promise<CallCost[]> {
-  const root = projectRoot();
-  const profile = devProfile(loadCatalogue(root), { distro: null, features: ['uuid'] }, 'bench');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-dispatch-'));
-  const log = createLogger({ level: 'warn', write: () => undefined });
+export function measureDispatch(requests = 20_000): Promise<CallCost[]> {
   const main = { source: Buffer.from(DISPATCH_APP), chunkName: 'app.lua' };
-  const engine = await createEngine(profile, { modules: new FileModules(dir), main }, { log });
-  try {
+  return withEngine(['uuid'], main, async (engine) => {
     await engine.loadApp(main);
     const results: CallCost[] = [];
     for (const [name, route] of DISPATCH_CASES) {
       const req = { method: 'GET', path: route, query: '', rawHeaders: ['Host', 'localhost'], body: undefined, id: 'bench' };
-      const serve = () => {
-        const out = engine.serve(req);
-        if (out instanceof Promise) throw new Error(`${route} waited on the host`);
+      const serveAll = () => {
+        for (let i = 0; i < requests; i++) {
+          if (engine.serve(req) instanceof Promise) throw new Error(`${route} waited on the host`);
+        }
       };
-      for (let i = 0; i < requests; i++) serve();
-      let best = Infinity;
-      for (let r = 0; r < 7; r++) {
-        const t0 = cpuMs();
-        for (let i = 0; i < requests; i++) serve();
-        best = Math.min(best, cpuMs() - t0);
-      }
-      results.push({ name, us: (best * 1000) / requests });
+      results.push({ name, us: ((await bestCpuMs(serveAll)) * 1000) / requests });
     }
     return results;
-  } finally {
-    await engine.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 if (require.main === module) {
