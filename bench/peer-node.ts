@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { buildCacheDir as cacheDir } from '../core/tooling/build/node-cache';
+import { buildCacheDir as cacheDir } from '../core/tooling/cache-dir';
 
 export interface PeerNode {
   /** The node executable for node:http peers. */

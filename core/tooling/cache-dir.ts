@@ -4,7 +4,7 @@
 import os from 'node:os';
 import path from 'node:path';
 
-export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function buildCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.REDOX_BUILD_CACHE) return path.resolve(env.REDOX_BUILD_CACHE);
   if (process.platform === 'win32') return path.join(env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local'), 'redox', 'cache');
   if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'redox');

@@ -15,15 +15,10 @@ import { TargetSpec } from './targets';
 import { withLock } from './cache-lock';
 import { matchesSha256 } from './file-stamp';
 import { hashFile } from './file-bytes';
-import { userCacheDir } from '../cache-dir';
+import { buildCacheDir } from '../cache-dir';
 
 const exec = promisify(execFile);
 const ENTRY_FILE = 'redox-entry.json';
-
-/** Where build-time downloads and compiled addons live (see ../cache-dir.ts). */
-export function buildCacheDir(): string {
-  return userCacheDir();
-}
 
 export interface NodePackage {
   pkg: string;

@@ -12,7 +12,7 @@ import { injectElf } from './elf-inject';
 import { injectPe } from './pe-inject';
 import { matchesSha256 } from './file-stamp';
 import { BaseNode, SEA_FUSE } from './node-base';
-import { buildCacheDir } from './node-cache';
+import { buildCacheDir } from '../cache-dir';
 
 const run = promisify(execFile);
 

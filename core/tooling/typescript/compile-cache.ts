@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { userCacheDir } from '../cache-dir';
+import { buildCacheDir } from '../cache-dir';
 import { packageVersion } from '../catalogue/packages';
 import type { LuaModule } from './bundle';
 import type { CompiledApp, CompileOptions } from './compile';
@@ -34,7 +34,7 @@ export function compileCacheEnabled(env: NodeJS.ProcessEnv = process.env): boole
 }
 
 function cacheFolder(): string {
-  return path.join(userCacheDir(), 'typescript');
+  return path.join(buildCacheDir(), 'typescript');
 }
 
 /** The TypeScript files under `dir` (not node_modules or dot folders), or null when there are too many. */
