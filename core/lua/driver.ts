@@ -107,9 +107,11 @@ export class Driver {
     // A request that has computed for a while, or that resumes with the heap over its limit, is
     // checked by the hook from the start of this run.
     if (lazy && !slice.engaged && (slice.used >= ENGAGE_AFTER_MS || this.budget.overMemory(slice))) this.budget.engage();
+    // Not yet checked by the hook: the watchdog hands it over if this run goes on.
+    const engageAt = lazy && !slice.engaged ? slice.start + Math.min(ENGAGE_AFTER_MS, Math.max(0, left)) : Infinity;
     try {
       // May throw: the VM was discarded after a forced stop that is only now being noticed.
-      guard?.arm(slice.start + Math.max(0, left) + GUARD_MARGIN_MS, lazy && !slice.engaged ? slice.start + Math.min(ENGAGE_AFTER_MS, Math.max(0, left)) : Infinity);
+      guard?.arm(slice.start + Math.max(0, left) + GUARD_MARGIN_MS, engageAt);
       return raw._lua_resume(T, this.L, nargs, this.api.resultCountPtr);
     } finally {
       // A forced stop unwinds past this: the VM is discarded then.

@@ -153,10 +153,10 @@ export function readValue(api: LuaApi, L: LuaState, idx: number, opts?: ReadOpti
       // beyond 2^53, where a Number would round (the host gets the exact BigInt), and for an
       // integral float when the host asked to tell floats apart.
       const d: number = raw._lua_tonumberx(L, idx, 0);
-      const floats = opts?.floats === true && depth === 0 && Number.isInteger(d);
-      if (!floats && d >= -9007199254740991 && d <= 9007199254740991) return d;
-      if (raw._lua_isinteger(L, idx)) return d >= -9007199254740991 && d <= 9007199254740991 ? d : raw._lua_tointegerx(L, idx, 0) as bigint;
-      return floats ? new LuaFloat(d) : d;
+      const exact = d >= -Number.MAX_SAFE_INTEGER && d <= Number.MAX_SAFE_INTEGER;
+      if (opts?.floats === true && depth === 0 && Number.isInteger(d) && !raw._lua_isinteger(L, idx)) return new LuaFloat(d);
+      if (exact || !raw._lua_isinteger(L, idx)) return d;
+      return raw._lua_tointegerx(L, idx, 0) as bigint;
     }
     case T_STRING:
       return opts?.bytes ? api.toBytes(L, idx)! : api.toString(L, idx)!;

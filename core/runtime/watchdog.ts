@@ -27,7 +27,7 @@ export interface WatchdogOwner {
 // Int32 slots:
 const GEN = 0; // sequence number of the current Lua run
 const STOPPED = 1; // generation of the last run the thread stopped by force
-// Float64 slots (ms since \`base\`: an Int32 would overflow after 24.8 days of uptime):
+// Float64 slots (ms since `base`: an Int32 would overflow after 24.8 days of uptime):
 const DEADLINE = 1; // after which the run is overdue; 0 when nothing runs
 const ENGAGE = 2; // after which the run gets the budget hook; 0 for never
 const BYTES = 24;
