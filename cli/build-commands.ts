@@ -5,7 +5,8 @@ import { Command } from 'commander';
 import { Catalogue } from '../core/tooling/catalogue/catalogue';
 import { projectRoot } from '../core/tooling/catalogue/packages';
 import { listFlag, selectionOptions, selectionValues } from './options';
-import { build, BuildEvent, BuildResult } from '../core/tooling/build/pipeline';
+import type { BuildEvent, BuildResult } from '../core/tooling/build/pipeline';
+import type * as Pipeline from '../core/tooling/build/pipeline';
 import { formatBytes } from '../core/tooling/build/sizes';
 import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../core/tooling/build/node-versions';
 import { parseTarget, TARGET_NAMES } from '../core/tooling/build/targets';
@@ -90,6 +91,8 @@ export function addBuildCommands(program: Command, catalogue: () => Catalogue, p
     .option('--image [name:tag]', 'also write a Containerfile next to the binary and build a FROM scratch image with podman or docker [<binary>:<version>]')
     .action(async (opts: BuildFlags) => {
       const cwd = process.cwd();
+      // Required here: every other command starts without loading the build pipeline.
+      const { build } = require('../core/tooling/build/pipeline') as typeof Pipeline;
       const result = await build(projectRoot(), {
         cwd, ...selectionValues(opts), allDistros: opts.allDistros,
         app: opts.app, static: opts.static, out: opts.out, name: opts.name, node: opts.node, nodeVersion: opts.nodeVersion, target: opts.target, strip: opts.strip, with: opts.with, budget: opts.budget, image: imageTag(opts.image),

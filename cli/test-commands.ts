@@ -9,7 +9,7 @@ import { createLogger } from '../core/runtime/log';
 import { AppSource } from '../core/runtime/app-source';
 import { discoverTests } from '../core/tooling/testing/discover';
 import { createReporter, ReporterName, REPORTERS, specReporter, teeReporter } from '../core/tooling/testing/reporters';
-import { runTests } from '../core/tooling/testing/run-tests';
+import type * as RunTests from '../core/tooling/testing/run-tests';
 import { selectionOptions, selectionValues } from './options';
 import { RuntimeEntry } from './runtime-commands';
 
@@ -61,6 +61,8 @@ Example: redox test --reporter junit --output test-results.xml`);
         : createReporter(opts.reporter as ReporterName, toStdout);
       // App logs go to standard error, warnings and up unless REDOX_LOG_LEVEL says otherwise.
       const log = createLogger({ level: process.env.REDOX_LOG_LEVEL ?? 'warn', write: (t) => process.stderr.write(t) });
+      // Required here: every other command starts without loading the test runner.
+      const { runTests } = require('../core/tooling/testing/run-tests') as typeof RunTests;
       const totals = await runTests({
         profile, files, load: (file) => entry.app(file), app: app && (() => app), appName: target, filter: opts.filter, reporter, log, cwd,
       });

@@ -7,22 +7,21 @@ import type * as AppMetrics from './app-metrics';
 import { METRICS_LUA } from './metrics.lua';
 import type * as Registry from './registry';
 
-// prom-client takes about 50 ms to load: the modules that use it are required when the feature
-// starts, not when it is only listed (the development CLI registers every feature's options).
-const appMetrics = () => require('./app-metrics') as typeof AppMetrics;
+// prom-client takes about 50 ms to load: the modules that use it are required when first used
+// (an app's first metric, the admin listener), not when the feature is listed or installed, so
+// `redox run` and a VM that declares no metric never load it.
+let loaded: typeof AppMetrics | undefined;
+const appMetrics = () => (loaded ??= require('./app-metrics') as typeof AppMetrics);
 const registry = () => require('./registry') as typeof Registry;
 
 export default defineFeature({
-  install: () => {
-    const { declare, update } = appMetrics();
-    return {
-      lua: METRICS_LUA,
-      functions: {
-        declare: sync((kind: 'counter' | 'gauge' | 'histogram', opts) => declare(kind, opts), { name: 'metrics' }),
-        update: sync((id, op: string, value, labels) => update(id, op, value, labels), { name: 'metrics' }),
-      },
-    };
-  },
+  install: () => ({
+    lua: METRICS_LUA,
+    functions: {
+      declare: sync((kind: 'counter' | 'gauge' | 'histogram', opts) => appMetrics().declare(kind, opts), { name: 'metrics' }),
+      update: sync((id, op: string, value, labels) => appMetrics().update(id, op, value, labels), { name: 'metrics' }),
+    },
+  }),
   operations: (ctx) => {
     const { builtinSeries, exposition } = registry();
     return { observer: builtinSeries(ctx).observer, admin: { '/metrics': exposition } };
