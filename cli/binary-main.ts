@@ -5,13 +5,14 @@
 import * as sea from 'node:sea';
 import { Command } from 'commander';
 import { FeatureDefinition } from '../core/feature';
+import { ChunkStore } from '../core/lua/chunks';
 import { RedoxError } from '../core/errors';
 import { appFromTarget, AppSource } from '../core/runtime/app-source';
 import { RuntimeProfile } from '../core/runtime/launch';
 import { EmbeddedModules } from '../core/runtime/modules';
 import { AssetCache, cacheDir } from '../core/runtime/sea/asset-cache';
 import { EmbeddedSource, EmbeddedStaticIndex } from '../core/runtime/http/static-files';
-import { APP_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET, BuildInfo, EmbeddedApp, featureAssetKey, MANIFEST_ASSET, WASM_ASSET } from '../core/runtime/sea/embedded';
+import { APP_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET, BuildInfo, EmbeddedApp, featureAssetKey, LUA_CHUNKS_ASSET, MANIFEST_ASSET, WASM_ASSET } from '../core/runtime/sea/embedded';
 import { addRuntimeCommands, runIfWorker, RuntimeEntry } from './runtime-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
@@ -23,6 +24,7 @@ function asset(key: string): Buffer {
 
 function binaryProfile(info: BuildInfo, features: FeatureDefinition[]): RuntimeProfile {
   const cache = new AssetCache(cacheDir(), asset);
+  let chunks: ChunkStore | undefined;
   const extract = (key: string, fileName: string) => {
     const meta = info.assets[key];
     if (!meta) throw new Error(`asset "${fileName}" is not in this binary (assets: ${Object.keys(info.assets).join(', ')})`);
@@ -35,6 +37,7 @@ function binaryProfile(info: BuildInfo, features: FeatureDefinition[]): RuntimeP
     version: info.redox,
     wasmPath: () => extract(WASM_ASSET, 'glue.wasm'),
     assetPath: (name) => extract(featureAssetKey(name), name),
+    luaChunks: () => (chunks ??= ChunkStore.decode(info.assets[LUA_CHUNKS_ASSET] ? asset(LUA_CHUNKS_ASSET) : undefined, info.assets[WASM_ASSET].sha256)),
   };
 }
 

@@ -160,7 +160,8 @@ return app
   const features = await finish(runIsolated(dir, bin, ['features', '--json']));
   assert.equal(features.code, 0, features.stderr);
   assert.deepEqual(JSON.parse(features.stdout), { distro: null, features: ['sqlite', 'uuid'] });
-  await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0']), async (url) => {
+  const server = runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0'], { REDOX_LOG_LEVEL: 'debug' });
+  await serving(server, async (url) => {
     const created = await fetch(url + '/notes', { method: 'POST', body: 'hello from the binary' });
     assert.equal(created.status, 201);
     const { id } = await created.json() as { id: string };
@@ -168,6 +169,10 @@ return app
     assert.deepEqual(await read.json(), { body: 'hello from the binary', v4: 4 });
   });
   assert.ok(fs.existsSync(path.join(dir, 'data.db')), 'the database is a real file beside the binary');
+  // The core and feature Lua came precompiled in the binary: nothing was parsed at boot.
+  assert.ok(manifest(CUSTOM, 'redox-custom').assets['redox/lua-chunks.json'], 'precompiled chunks embedded');
+  const chunks = JSON.parse(server.stdout().split('\n').find((l) => l.includes('"lua chunks"')) ?? 'null') as { precompiled: number; parsed: number } | null;
+  assert.ok(chunks && chunks.precompiled >= 12 && chunks.parsed === 0, `boot: ${JSON.stringify(chunks)}`);
 });
 
 test('web minus requests: Lua has no way to open an outbound connection', { skip }, async () => {

@@ -245,10 +245,18 @@ export class LuaApi {
 
   /** Loads a text chunk (binary chunks are refused) and leaves the function or an error message. */
   load(L: LuaState, source: string | Uint8Array, chunkName: string): number {
-    const bytes = typeof source === 'string' ? Buffer.from(source, 'utf8') : source;
+    return this.loadMode(L, typeof source === 'string' ? Buffer.from(source, 'utf8') : source, chunkName, 't');
+  }
+
+  /** Loads bytecode the host made itself (chunks.ts); never anything an app supplied. */
+  loadBytecode(L: LuaState, bytecode: Uint8Array, chunkName: string): number {
+    return this.loadMode(L, bytecode, chunkName, 'b');
+  }
+
+  private loadMode(L: LuaState, bytes: Uint8Array, chunkName: string, mode: 't' | 'b'): number {
     this.ensureScratch(bytes.length + 1);
     this.heap().set(bytes, this.scratch);
-    return this.raw._luaL_loadbufferx(L, this.scratch, bytes.length, this.cstr(chunkName), this.cstr('t'));
+    return this.raw._luaL_loadbufferx(L, this.scratch, bytes.length, this.cstr(chunkName), this.cstr(mode));
   }
 
   /** Space for lua_resume's result count. */

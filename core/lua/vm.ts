@@ -11,6 +11,7 @@ import { HostFunction } from './host';
 import { readValue, LuaValue } from './marshal';
 import { ThreadPool } from './threads';
 import { ALLOC_CHECK_LUA } from './alloc-check.lua';
+import { ChunkStore } from './chunks';
 
 export { LuaError, LuaBudgetError, LuaTimeoutError, errorText } from './errors';
 export type { DriveOptions, RunGuard } from './driver';
@@ -26,11 +27,12 @@ export class LuaVM {
   private readonly threads: ThreadPool;
   private closed = false;
 
-  static async create(wasmPath: string): Promise<LuaVM> {
-    return new LuaVM(await LuaApi.load(wasmPath));
+  /** `chunks`: bytecode of host chunks, used by compileHost (see chunks.ts). */
+  static async create(wasmPath: string, chunks?: ChunkStore): Promise<LuaVM> {
+    return new LuaVM(await LuaApi.load(wasmPath), chunks);
   }
 
-  private constructor(api: LuaApi) {
+  private constructor(api: LuaApi, private readonly chunks?: ChunkStore) {
     this.api = api;
     this.L = api.raw._luaL_newstate();
     this.bridge = new HostBridge(api);
@@ -39,7 +41,16 @@ export class LuaVM {
     this.threads = new ThreadPool(api, this.L);
     this.driver = new Driver(api, this.L, this.bridge, this.budget, this.threads, () => this.closed);
     this.openSafeLibraries();
+    if (chunks?.recording) {
+      // string.dump, kept for the host before the prelude takes it from Lua.
+      this.api.raw._lua_getglobal(this.L, this.api.cstr('string'));
+      this.api.getField(this.L, -1, 'dump');
+      this.dumpRef = this.ref(this.L);
+      this.api.pop(this.L, 1);
+    }
   }
+
+  private dumpRef = 0;
 
   /** Enables CPU and memory budgets. Coroutines created afterwards inherit the hook. */
   enableBudgets(): void {
@@ -55,7 +66,7 @@ export class LuaVM {
   private installAllocationCheck(): void {
     const { raw } = this.api;
     const L = this.L;
-    const fn = this.compile(ALLOC_CHECK_LUA, '=[alloc check]');
+    const fn = this.compileHost(ALLOC_CHECK_LUA, '=[alloc check]');
     this.pushRef(L, fn);
     this.unref(fn);
     this.bridge.pushRawFunction(L, (T) => {
@@ -102,7 +113,7 @@ export class LuaVM {
   /** Locates the heap counter (needed for the memory limit); false if it cannot be found. */
   calibrateHeapCounter(): Promise<boolean> {
     return this.heap.calibrate(async (grow) => {
-      const ref = this.compile(grow ? /* lua */ 'KEEP = {} for i = 1, 4000 do KEEP[i] = {i} end return collectgarbage("count")' : /* lua */ 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
+      const ref = this.compileHost(grow ? /* lua */ 'KEEP = {} for i = 1, 4000 do KEEP[i] = {i} end return collectgarbage("count")' : /* lua */ 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
       try {
         return await this.drive((T) => { this.pushRef(T, ref); return 1; }, (T, n) => this.result(T, n, 1) as number);
       } finally {
@@ -162,6 +173,34 @@ export class LuaVM {
       throw new LuaError(message);
     }
     return this.ref(this.L);
+  }
+
+  /** compile() for Redox's own chunks (core and features): from the chunk store's bytecode
+   *  when it has this source, else from text, adding the bytecode to the store. */
+  compileHost(source: string, chunkName: string): number {
+    const { chunks } = this;
+    if (!chunks) return this.compile(source, chunkName);
+    const bytecode = chunks.get(chunkName, source);
+    if (bytecode && this.api.loadBytecode(this.L, bytecode, chunkName) === LUA_OK) return this.ref(this.L);
+    if (bytecode) this.api.pop(this.L, 1); // bytecode from another Lua: parse the text instead
+    const ref = this.compile(source, chunkName);
+    if (chunks.recording) chunks.add(chunkName, source, this.dump(ref));
+    return ref;
+  }
+
+  /** string.dump of a function, with its debug information. */
+  private dump(ref: number): Uint8Array {
+    const { raw } = this.api;
+    this.pushRef(this.L, this.dumpRef);
+    this.pushRef(this.L, ref);
+    if (raw._lua_pcallk(this.L, 1, 1, 0, 0, 0) !== LUA_OK) {
+      const message = this.api.toString(this.L, -1);
+      this.api.pop(this.L, 1);
+      throw new LuaError(`string.dump: ${message}`);
+    }
+    const bytes = this.api.toBytes(this.L, -1)!;
+    this.api.pop(this.L, 1);
+    return bytes;
   }
 
   /** Runs a function in a coroutine: the result directly if it never waited, else a promise. */

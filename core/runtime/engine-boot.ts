@@ -70,14 +70,14 @@ export async function bootCore(vm: LuaVM, host: HostTable): Promise<CoreEntries>
     api.raw._lua_pushvalue(T, -1);
     hostRef = vm.ref(T);
   };
-  const prelude = vm.compile(PRELUDE_LUA, '=[redox prelude]');
+  const prelude = vm.compileHost(PRELUDE_LUA, '=[redox prelude]');
   const internal = await vm.drive((T) => {
     vm.pushRef(T, prelude);
     pushHost(T);
     return 2;
   }, (T) => vm.ref(T));
-  const chunks = CORE_MODULES.map(([name, source]) => [name, vm.compile(source, `=[${name.slice('redox.core.'.length)}]`)] as const);
-  const boot = vm.compile(BOOT_LUA, '=[redox core]');
+  const chunks = CORE_MODULES.map(([name, source]) => [name, vm.compileHost(source, `=[${name.slice('redox.core.'.length)}]`)] as const);
+  const boot = vm.compileHost(BOOT_LUA, '=[redox core]');
   const [run, loadApp, installFeature] = await vm.drive((T) => {
     vm.pushRef(T, boot);
     pushHost(T);

@@ -8,6 +8,7 @@ import { FeatureContext, FeatureDefinition, FeatureModule } from '../feature';
 import { LuaState } from '../lua/api';
 import { LuaValue } from '../lua/marshal';
 import { LuaVM, LuaError, DriveOptions } from '../lua/vm';
+import { ChunkStore } from '../lua/chunks';
 import { RedoxError } from '../errors';
 import { Logger } from './log';
 import { ModuleSource } from './modules';
@@ -30,6 +31,8 @@ export type EngineContext = Omit<FeatureContext, 'log' | 'setting'> & {
 
 export interface EngineOptions {
   wasmPath: string;
+  /** Bytecode of core and feature chunks (see core/lua/chunks.ts); flushed after boot. */
+  chunks?: ChunkStore;
   /** The features of this build or run; their `requires` must be among them. */
   features: FeatureDefinition[];
   /** Names of every feature that exists, so a missing one gets a helpful message. */
@@ -87,8 +90,13 @@ export class Engine implements RequestEngine {
   private memoryLimit: number | undefined;
 
   static async create(options: EngineOptions): Promise<Engine> {
-    const engine = new Engine(await LuaVM.create(options.wasmPath), options);
+    const engine = new Engine(await LuaVM.create(options.wasmPath, options.chunks), options);
     await engine.boot();
+    const { chunks } = options;
+    if (chunks) {
+      chunks.flush();
+      options.log.debug('lua chunks', { precompiled: chunks.stats.hits, parsed: chunks.stats.misses });
+    }
     return engine;
   }
 
@@ -121,7 +129,7 @@ export class Engine implements RequestEngine {
 
   /** A full garbage collection (after a request was stopped for its memory use). */
   async collect(): Promise<void> {
-    const ref = this.vm.compile(/* lua */ 'collectgarbage()', '=[gc]');
+    const ref = this.vm.compileHost(/* lua */ 'collectgarbage()', '=[gc]');
     try {
       await this.vm.drive((T) => { this.vm.pushRef(T, ref); return 1; }, () => undefined);
     } finally {
@@ -142,8 +150,8 @@ export class Engine implements RequestEngine {
     for (const [fname, fn] of Object.entries(mod.functions)) {
       if (!fn.options.name) (fn.options as { name?: string }).name = `${def.name}.${fname}`;
     }
-    const chunkRef = mod.lua ? vm.compile(mod.lua, `=[${def.name}]`) : 0;
-    const extras = Object.entries(mod.extraModules ?? {}).map(([name, lua]) => [name, vm.compile(lua, `=[${def.name}:${name}]`)] as const);
+    const chunkRef = mod.lua ? vm.compileHost(mod.lua, `=[${def.name}]`) : 0;
+    const extras = Object.entries(mod.extraModules ?? {}).map(([name, lua]) => [name, vm.compileHost(lua, `=[${def.name}:${name}]`)] as const);
     await vm.drive((T) => {
       vm.pushRef(T, this.entries.installFeature);
       vm.api.pushString(T, def.name);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { FeatureDefinition, RequestObserver } from '../feature';
 import { RedoxError } from '../errors';
 import { LuaError } from '../lua/vm';
+import { ChunkStore } from '../lua/chunks';
 import { Engine, EngineContext } from './engine';
 import { FileModules } from './modules';
 import { AppSource } from './app-source';
@@ -25,6 +26,8 @@ export interface RuntimeProfile {
   version: string;
   wasmPath(): string;
   assetPath(name: string): string;
+  /** Precompiled core and feature chunks for this profile's wasm (one store per process). */
+  luaChunks?(): ChunkStore | undefined;
 }
 
 /** What the user set for features: the data folder and the features' own flags. */
@@ -84,6 +87,7 @@ export interface EngineSettings {
 export function createEngine(profile: RuntimeProfile, app: AppSource, settings: EngineSettings): Promise<Engine> {
   return Engine.create({
     wasmPath: profile.wasmPath(),
+    chunks: profile.luaChunks?.(),
     features: profile.features,
     catalogue: profile.catalogue,
     modules: app.modules,

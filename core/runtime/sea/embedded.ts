@@ -4,6 +4,8 @@
 export const MANIFEST_ASSET = 'redox/manifest.json';
 export const WASM_ASSET = 'redox/glue.wasm';
 export const APP_ASSET = 'redox/app.json';
+/** Bytecode of the core and feature Lua chunks (core/lua/chunks.ts), made at build time. */
+export const LUA_CHUNKS_ASSET = 'redox/lua-chunks.json';
 /** Static files built in with --static: where each file is, and the bytes. */
 export const STATIC_INDEX_ASSET = 'redox/static/index.json';
 export const STATIC_DATA_ASSET = 'redox/static/data';

@@ -1,5 +1,6 @@
-// What goes into the SEA beside the bundle: the Lua wasm, the selected features' assets only
-// (features.json "assets": native addons), and the embedded app; plus what each feature costs.
+// What goes into the SEA beside the bundle: the Lua wasm and its precompiled chunks, the
+// selected features' assets only (features.json "assets": native addons), and the embedded app;
+// plus what each feature costs.
 // Built-in features find their assets in redox's node_modules; a local feature may also use
 // {"package": ".", "path": "build/geo.node"} for a file in its own folder.
 import crypto from 'node:crypto';
@@ -13,7 +14,7 @@ import { BINARY_MAIN } from './entry';
 import { FeatureCost } from './manifest';
 import { attribute, bundledPackages, JsAttribution, metafilePath } from './metafile';
 import type { Plan, Target } from './plan';
-import { APP_ASSET, EmbeddedAsset, featureAssetKey, WASM_ASSET } from '../../runtime/sea/embedded';
+import { APP_ASSET, EmbeddedAsset, featureAssetKey, LUA_CHUNKS_ASSET, WASM_ASSET } from '../../runtime/sea/embedded';
 
 function packageRoot(name: string, from: string[]): string {
   try {
@@ -63,10 +64,11 @@ export interface GatheredAssets {
 
 /** `roots` maps each feature to its index file as the metafile names it; `addonFiles` replaces
  *  installed addons by builds for the base (by asset name). */
-export function gatherAssets(plan: Plan, target: Target, meta: Metafile, roots: Record<string, string>, work: string, addonFiles: Record<string, string> = {}): GatheredAssets {
+export function gatherAssets(plan: Plan, target: Target, meta: Metafile, roots: Record<string, string>, work: string, addonFiles: Record<string, string> = {}, luaChunksFile?: string): GatheredAssets {
   const core = [BINARY_MAIN + '.ts', './core/feature.ts'].map((f) => metafilePath(plan.root, path.join(plan.root, f)));
   const js = attribute(meta, { core, features: roots });
   const assets: Record<string, AssetFile> = { [WASM_ASSET]: fileAsset(luaWasmPath()) };
+  if (luaChunksFile) assets[LUA_CHUNKS_ASSET] = fileAsset(luaChunksFile);
   const packages: Record<string, string> = { ...bundledPackages(meta, plan.root), wasmoon: packageVersion('wasmoon') };
   const featureCosts: Record<string, FeatureCost> = {};
   for (const name of target.features) {

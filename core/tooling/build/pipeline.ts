@@ -1,5 +1,6 @@
-// `redox build`: plan, then for each binary: entry -> bundle -> assets -> blob -> base (strip)
-// -> inject -> smoke test -> budget -> manifest; finally the folder's checksums and size report.
+// `redox build`: plan, then for each binary: entry -> bundle -> addons -> lua (precompiled chunks)
+// -> assets -> blob -> base (strip) -> inject -> smoke test -> budget -> manifest; finally the
+// folder's checksums and size report.
 // Progress goes through a callback; the CLI decides how to show it.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { BuildManifest, MANIFEST_SUFFIX, METAFILE_SUFFIX } from './manifest';
 import { metafilePath } from './metafile';
 import { addonNeeds, BuildRequest, Plan, planBuild, Target } from './plan';
 import { addonFor, installedFits } from './addons';
+import { recordLuaChunks } from './lua-chunks';
 import { BuildInfo, MANIFEST_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET } from '../../runtime/sea/embedded';
 import { generateBlob, injectBlob, prepareBase, stripsOn } from './sea';
 import { checkInjectedPe, smokeTest } from './smoke';
@@ -78,7 +80,8 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
       for (const need of needs) addonFiles[need.asset] = await addonFor(plan.base, need, note);
     }, () => `${needs.map((n) => n.asset).join(', ')} for ${plan.base.target!.name}, ABI ${plan.base.abi}`);
   }
-  const { assets, featureCosts, packages, js } = gatherAssets(plan, target, bundle.metafile, roots, work, addonFiles);
+  const chunks = await step('lua', () => recordLuaChunks(plan, target, work), (r) => `${r.chunks} chunks precompiled`);
+  const { assets, featureCosts, packages, js } = gatherAssets(plan, target, bundle.metafile, roots, work, addonFiles, chunks.file);
   const info: BuildInfo = {
     name: target.name,
     redox: plan.redoxVersion,

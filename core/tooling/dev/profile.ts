@@ -9,6 +9,7 @@ import { RedoxError } from '../../errors';
 import { Catalogue } from '../catalogue/catalogue';
 import { Selection } from '../catalogue/resolve';
 import { luaWasmPath, packageDir } from '../catalogue/packages';
+import { devChunkStore } from './chunk-cache';
 
 // features/ sits at the same depth above this file in the sources and in the compiled tree.
 const FEATURES_DIR = path.resolve(__dirname, '..', '..', '..', 'features');
@@ -50,6 +51,7 @@ export function devProfile(catalogue: Catalogue, selection: Selection, version: 
     catalogue: [...catalogue.features.keys()],
     version,
     wasmPath: luaWasmPath,
+    luaChunks: devChunkStore,
     assetPath: (name) => {
       const file = assets.get(name);
       if (!file) throw new Error(`asset "${name}" is not declared by any selected feature in features.json`);

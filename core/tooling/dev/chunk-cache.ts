@@ -1,0 +1,43 @@
+// The development CLI's precompiled core and feature chunks (core/lua/chunks.ts), kept in the
+// build cache so `redox run`, `serve`, `dev` and `test` boot their VMs without parsing them. The
+// first process after a change parses and records; the ones after it load bytecode. Turned off
+// with the compile cache (REDOX_COMPILE_CACHE=0). A cache that cannot be read or written costs
+// only the parsing.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ChunkStore } from '../../lua/chunks';
+import { buildCacheDir } from '../cache-dir';
+import { luaWasmPath } from '../catalogue/packages';
+import { compileCacheEnabled } from '../typescript/compile-cache';
+
+// Chunks kept: several checkouts or versions of Redox may share the cache.
+const MAX_CHUNKS = 300;
+
+let store: ChunkStore | undefined;
+
+/** This process's store: one per process, shared by all its VMs. */
+export function devChunkStore(): ChunkStore | undefined {
+  if (!compileCacheEnabled()) return undefined;
+  if (store) return store;
+  const wasm = crypto.createHash('sha256').update(fs.readFileSync(luaWasmPath())).digest('hex');
+  const file = path.join(buildCacheDir(), 'lua-chunks', `${wasm.slice(0, 16)}.json`);
+  let data: Buffer | undefined;
+  try {
+    data = fs.readFileSync(file);
+  } catch {
+    // first use
+  }
+  store = ChunkStore.decode(data, wasm, (changed) => {
+    try {
+      changed.trim(MAX_CHUNKS);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, changed.encode());
+      fs.renameSync(tmp, file);
+    } catch {
+      // read-only or full disk: parse every time
+    }
+  });
+  return store;
+}
