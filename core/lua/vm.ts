@@ -26,6 +26,8 @@ export class LuaVM {
   private readonly heap: HeapCounter;
   private readonly threads: ThreadPool;
   private closed = false;
+  /** Registry reference to string.dump (when the chunk store records). */
+  private dumpRef = 0;
 
   /** `chunks`: bytecode of host chunks, used by compileHost (see chunks.ts). */
   static async create(wasmPath: string, chunks?: ChunkStore): Promise<LuaVM> {
@@ -49,8 +51,6 @@ export class LuaVM {
       this.api.pop(this.L, 1);
     }
   }
-
-  private dumpRef = 0;
 
   /** Enables CPU and memory budgets. Coroutines created afterwards inherit the hook. */
   enableBudgets(): void {

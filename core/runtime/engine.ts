@@ -90,12 +90,13 @@ export class Engine implements RequestEngine {
   private memoryLimit: number | undefined;
 
   static async create(options: EngineOptions): Promise<Engine> {
-    const engine = new Engine(await LuaVM.create(options.wasmPath, options.chunks), options);
-    await engine.boot();
     const { chunks } = options;
-    if (chunks) {
+    const before = chunks && { ...chunks.stats };
+    const engine = new Engine(await LuaVM.create(options.wasmPath, chunks), options);
+    await engine.boot();
+    if (chunks && before) {
       chunks.flush();
-      options.log.debug('lua chunks', { precompiled: chunks.stats.hits, parsed: chunks.stats.misses });
+      options.log.debug('lua chunks', { precompiled: chunks.stats.hits - before.hits, parsed: chunks.stats.misses - before.misses });
     }
     return engine;
   }
