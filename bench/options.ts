@@ -16,13 +16,13 @@ export interface BenchOptions {
   quick: boolean;
   /** Skip installing the peers; contenders that are not installed are skipped. */
   noInstall: boolean;
-  /** A Redox binary (an earlier build) to measure beside this one in the seed workload. */
+  /** A Redox web binary (an earlier build) to measure beside this one (seed and w4). */
   baseline?: string;
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--only w1,w3] [--rounds N] [--duration S] [--warmup S] [--no-install] [--baseline BINARY]
   w1 JSON + uuid v4 vs peers   w2 waiting on a 100 ms upstream (500 connections)
-  w3 cache 1k vs 1M entries    w4 cold start                    w5 workers 2 vs 1
+  w3 cache 1k vs 1M entries    w4 cold start (--baseline too)   w5 workers 2 vs 1
   seed  the seed's json.encode handler vs node:http, info and warn logging (--baseline: an older binary beside it)
   tfb   TechEmpower-style types vs node:http + better-sqlite3, with the geometric mean
   calls cost of one host call from Lua (uuid, json.encode, db:get, db:query)`;

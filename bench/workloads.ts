@@ -131,6 +131,8 @@ export async function w4(ctx: BenchContext): Promise<WorkloadResult> {
   const peers = peerContenders(ctx, p.server);
   const contenders: Contender[] = [
     ...(ctx.redox.kind === 'binary' ? [{ name: 'Redox binary', cores: p.server, spec: ctx.redox.serve(ctx.apps.hello, ['uuid'], [], WARN) }] : []),
+    // --baseline: an earlier build's binary, started the same way, interleaved with this one.
+    ...(ctx.opts.baseline ? [{ name: 'Redox binary (before)', cores: p.server, spec: { cmd: ctx.opts.baseline, args: ['serve', ctx.apps.hello], env: WARN } }] : []),
     { name: 'Redox CLI', cores: p.server, spec: { cmd: process.execPath, args: [cli, 'serve', ctx.apps.hello, '--features', 'uuid'], env: WARN } },
     ...peers,
   ];
