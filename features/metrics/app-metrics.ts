@@ -1,6 +1,6 @@
 // The app's own metrics (metrics.counter/gauge/histogram from Lua). Every mistake throws: core
 // raises host errors at the Lua caller's line.
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from './prom';
 import { LuaArgumentError, LuaValue } from '../../core/feature';
 import { registry } from './registry';
 

@@ -1,9 +1,9 @@
 // The process's metrics: one prom-client registry per process holding the built-in series and
 // the app's own metrics. With `serve --workers`, each worker keeps its own and the primary sums
 // them on scrape (prom-client's cluster aggregation).
-import cluster from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AggregatorRegistry } from 'prom-client';
 import type { CompletedRequest, ProcessContext, RequestObserver } from '../../core/feature';
+import { aggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from './prom';
 import { BufferedCounter, BufferedHistogram } from './request-series';
 
 export const registry = new Registry();
@@ -54,10 +54,11 @@ export function builtinSeries(ctx: ProcessContext): Builtins {
   for (const limit of ['cpu_budget', 'memory_limit', 'timeout']) kills.inc({ limit }, 0);
   const KILL = { cpu: 'cpu_budget', memory: 'memory_limit', timeout: 'timeout' } as const;
 
-  if (cluster.isWorker) {
-    // Answers the primary's aggregation requests with this registry.
-    AggregatorRegistry.setRegistries([registry]);
-    new AggregatorRegistry();
+  if (ctx.workerId !== 0) {
+    // A cluster worker: answers the primary's aggregation requests with this registry.
+    const Aggregator = aggregatorRegistry();
+    Aggregator.setRegistries([registry]);
+    new Aggregator();
   }
   // One entry per (route, method), made once: a request finds its series keys and label sets
   // with two Map lookups on strings that are the same objects each time, and allocates nothing.
@@ -102,6 +103,6 @@ let aggregator: AggregatorRegistry<typeof Registry.PROMETHEUS_CONTENT_TYPE> | un
 
 /** In the primary of a worker group: the sum over every worker's registry. */
 export async function clusterExposition(): Promise<{ contentType: string; body: string }> {
-  aggregator ??= new AggregatorRegistry();
+  aggregator ??= new (aggregatorRegistry())();
   return { contentType: aggregator.contentType, body: await aggregator.clusterMetrics() };
 }

@@ -1,7 +1,7 @@
 // The per-request series, kept in plain maps keyed by one string and handed to prom-client only
 // when scraped: prom-client hashes a label object on every inc/observe (~1.5 us each here),
 // which would be most of what metrics cost per request.
-import { Counter, Registry } from 'prom-client';
+import { Counter, Registry } from './prom';
 
 interface CountEntry { labels: Record<string, string>; n: number; reported: number }
 interface HistEntry { labels: Record<string, string>; buckets: Float64Array; sum: number; count: number }

@@ -2,7 +2,7 @@
 // call, redirects, a size cap on what is read, and the outbound policy on every hop.
 import type { IncomingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
-import zlib from 'node:zlib';
+import type zlib from 'node:zlib';
 import type { Agent, Dispatcher } from 'undici';
 
 // undici is a large library: load it on the first outbound call, not at process start (it was
@@ -45,18 +45,19 @@ const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encodin
 const ORIGIN_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'host']);
 
 type Decoder = (buf: Buffer, opts: zlib.ZlibOptions | zlib.BrotliOptions) => Promise<Buffer>;
-const gunzip = promisify(zlib.gunzip) as Decoder;
-const inflate = promisify(zlib.inflate) as Decoder;
-const inflateRaw = promisify(zlib.inflateRaw) as Decoder;
+// node:zlib is required on the first compressed response, not at every start.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const z = () => require('node:zlib') as typeof zlib;
+const gunzip: Decoder = (buf, opts) => promisify(z().gunzip)(buf, opts);
 const DECODERS: Record<string, Decoder> = {
   gzip: gunzip,
   'x-gzip': gunzip,
   // "deflate" means zlib-wrapped, but some servers send it raw.
-  deflate: (buf, opts) => inflate(buf, opts).catch((err: { code?: string }) => {
+  deflate: (buf, opts) => promisify(z().inflate)(buf, opts).catch((err: { code?: string }) => {
     if (err.code === 'ERR_BUFFER_TOO_LARGE') throw err;
-    return inflateRaw(buf, opts);
+    return promisify(z().inflateRaw)(buf, opts);
   }),
-  br: promisify(zlib.brotliDecompress) as Decoder,
+  br: (buf, opts) => promisify(z().brotliDecompress)(buf, opts),
 };
 export const ACCEPT_ENCODING = 'gzip, deflate, br';
 

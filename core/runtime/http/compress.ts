@@ -2,7 +2,12 @@
 // bundle only this file), chosen from Accept-Encoding with q-values, for compressible types above
 // a size threshold. Bodies here are whole buffers (a handler's response), so compression is one
 // synchronous call at a fast level; static files stream through createCompressor instead.
-import zlib from 'node:zlib';
+import type zlib from 'node:zlib';
+
+// node:zlib is required on the first response that is compressed, not at every start (~7 ms).
+let loaded: typeof zlib | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const z = () => (loaded ??= require('node:zlib') as typeof zlib);
 
 export type Encoding = 'br' | 'gzip';
 
@@ -11,7 +16,8 @@ export const COMPRESS_MIN_BYTES = 1024;
 
 // Brotli quality 4 is close to gzip's speed with better ratios; 11 (the default) is far too slow
 // for responses made per request.
-const BROTLI_OPTIONS = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } };
+let brotli: zlib.BrotliOptions | undefined;
+const brotliOptions = () => (brotli ??= { params: { [z().constants.BROTLI_PARAM_QUALITY]: 4 } });
 const GZIP_OPTIONS = { level: 6 };
 
 /** The best encoding the client accepts: brotli before gzip at equal q, q=0 refuses, `*` covers
@@ -69,11 +75,11 @@ export function withVary(existing: string | undefined): string {
 }
 
 export function compressBuffer(body: Buffer, encoding: Encoding): Buffer {
-  return encoding === 'br' ? zlib.brotliCompressSync(body, BROTLI_OPTIONS) : zlib.gzipSync(body, GZIP_OPTIONS);
+  return encoding === 'br' ? z().brotliCompressSync(body, brotliOptions()) : z().gzipSync(body, GZIP_OPTIONS);
 }
 
 export function createCompressor(encoding: Encoding): zlib.BrotliCompress | zlib.Gzip {
-  return encoding === 'br' ? zlib.createBrotliCompress(BROTLI_OPTIONS) : zlib.createGzip(GZIP_OPTIONS);
+  return encoding === 'br' ? z().createBrotliCompress(brotliOptions()) : z().createGzip(GZIP_OPTIONS);
 }
 
 /** Compresses a handler's response in place when it should be: `headers` is the flat
