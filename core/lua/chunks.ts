@@ -7,7 +7,7 @@
 // Only host chunks go through it; app code is always loaded as text.
 import crypto from 'node:crypto';
 
-/** Bytecode belongs to one wasm build of Lua; a store made with another is not used. */
+/** The layout of an encoded store. (The bytecode's own guard is the wasm's sha256.) */
 const FORMAT = 1;
 
 interface EncodedChunk {
@@ -65,7 +65,7 @@ export class ChunkStore {
     return this.chunks.size;
   }
 
-  /** The chunk names held, sorted (a binary's store must name only its own features). */
+  /** The chunk names held, sorted. */
   names(): string[] {
     return [...new Set([...this.chunks.values()].map((c) => c.name))].sort();
   }

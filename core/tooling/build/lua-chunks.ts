@@ -31,7 +31,8 @@ export async function recordLuaChunks(plan: Plan, target: Target, work: string):
     features: profile.features,
     catalogue: profile.catalogue,
     modules: new EmbeddedModules({}),
-    context: featureContext(profile, work),
+    // Features start as with no settings: what the builder's shell has set is not the binary's.
+    context: { ...featureContext(profile, work), env: () => undefined, settingOf: () => undefined },
     log: createLogger({ level: 'silent', batch: false, write: () => {} }),
     version: plan.redoxVersion,
     budgets: { cpuMs: 1000, memoryBytes: 64 * 1024 * 1024 },

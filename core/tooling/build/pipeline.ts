@@ -80,8 +80,13 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
       for (const need of needs) addonFiles[need.asset] = await addonFor(plan.base, need, note);
     }, () => `${needs.map((n) => n.asset).join(', ')} for ${plan.base.target!.name}, ABI ${plan.base.abi}`);
   }
-  const chunks = await step('lua', () => recordLuaChunks(plan, target, work), (r) => `${r.chunks} chunks precompiled`);
-  const { assets, featureCosts, packages, js } = gatherAssets(plan, target, bundle.metafile, roots, work, addonFiles, chunks.file);
+  // Precompiling only saves boot time: a feature that cannot start here (say, an addon this
+  // machine cannot load) costs the binary its bytecode, not the build.
+  const chunks = await step('lua', () => recordLuaChunks(plan, target, work).catch((err: Error) => {
+    progress({ kind: 'note', message: `${target.name}: Lua not precompiled (${err.message}); the binary parses it at boot` });
+    return undefined;
+  }), (r) => (r ? `${r.chunks} chunks precompiled` : 'skipped'));
+  const { assets, featureCosts, packages, js } = gatherAssets(plan, target, bundle.metafile, roots, work, addonFiles, chunks?.file);
   const info: BuildInfo = {
     name: target.name,
     redox: plan.redoxVersion,
