@@ -23,19 +23,23 @@ interface StoredChunk {
   bytes: Uint8Array;
 }
 
+export interface ChunkStoreOptions {
+  /** Chunks parsed from text are added (a store that is kept: the build's, the CLI's cache). */
+  record?: boolean;
+  /** Called by flush() when chunks were added (the development CLI writes its cache file). */
+  persist?: (store: ChunkStore) => void;
+}
+
 export class ChunkStore {
   private readonly chunks = new Map<string, StoredChunk>();
   private added = 0;
   /** Chunks loaded from bytecode, and chunks that had to be parsed (for tests and reports). */
   readonly stats = { hits: 0, misses: 0 };
+  readonly recording: boolean;
 
-  /** `wasm`: the sha256 of the Lua wasm the bytecode was made with. `persist`: called by
-   *  flush() when chunks were added (the development CLI keeps them in its cache). */
-  constructor(readonly wasm: string, private readonly persist?: (store: ChunkStore) => void) {}
-
-  /** Whether chunks parsed from text should be added (only when something keeps them). */
-  get recording(): boolean {
-    return this.persist !== undefined;
+  /** `wasm`: the sha256 of the Lua wasm the bytecode was made with. */
+  constructor(readonly wasm: string, private readonly options: ChunkStoreOptions = {}) {
+    this.recording = options.record === true;
   }
 
   static key(name: string, source: string | Uint8Array): string {
@@ -65,16 +69,11 @@ export class ChunkStore {
     return this.chunks.size;
   }
 
-  /** The chunk names held, sorted. */
-  names(): string[] {
-    return [...new Set([...this.chunks.values()].map((c) => c.name))].sort();
-  }
-
   /** Hands chunks added since the last flush to `persist`. */
   flush(): void {
-    if (this.added === 0 || !this.persist) return;
+    if (this.added === 0 || !this.options.persist) return;
     this.added = 0;
-    this.persist(this);
+    this.options.persist(this);
   }
 
   /** Keeps at most `max` chunks, those used or added last (a development cache outlives
@@ -96,8 +95,8 @@ export class ChunkStore {
   }
 
   /** The store in `data`, or an empty one when data is unreadable or made for another wasm. */
-  static decode(data: Buffer | undefined, wasm: string, persist?: (store: ChunkStore) => void): ChunkStore {
-    const store = new ChunkStore(wasm, persist);
+  static decode(data: Buffer | undefined, wasm: string, options: ChunkStoreOptions = {}): ChunkStore {
+    const store = new ChunkStore(wasm, options);
     if (!data) return store;
     try {
       const parsed = JSON.parse(data.toString('utf8')) as { format?: number; wasm?: string; chunks?: Record<string, EncodedChunk> };

@@ -2,7 +2,6 @@
 // features, budgets on, records the bytecode of every core and feature chunk it compiles, so
 // the binary boots without parsing them. A local feature's chunk is not recorded (its module
 // would have to be compiled here); the binary parses it at boot, as before.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChunkStore } from '../../lua/chunks';
@@ -10,7 +9,7 @@ import { Engine } from '../../runtime/engine';
 import { featureContext } from '../../runtime/launch';
 import { createLogger } from '../../runtime/log';
 import { EmbeddedModules } from '../../runtime/modules';
-import { luaWasmPath } from '../catalogue/packages';
+import { luaWasmPath, luaWasmSha256 } from '../catalogue/packages';
 import { devProfile } from '../dev/profile';
 import type { Plan, Target } from './plan';
 
@@ -21,8 +20,7 @@ export interface RecordedChunks {
 
 export async function recordLuaChunks(plan: Plan, target: Target, work: string): Promise<RecordedChunks> {
   const wasmPath = luaWasmPath();
-  const wasm = crypto.createHash('sha256').update(fs.readFileSync(wasmPath)).digest('hex');
-  const store = new ChunkStore(wasm, () => {});
+  const store = new ChunkStore(luaWasmSha256(), { record: true });
   const builtin = target.features.filter((name) => !plan.locals.some((l) => l.name === name));
   const profile = devProfile(plan.catalogue, { distro: target.distro, features: builtin }, plan.redoxVersion);
   const engine = await Engine.create({

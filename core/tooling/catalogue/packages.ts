@@ -1,4 +1,5 @@
 // Locating npm packages and the files they ship, for development runs and for the builder.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
@@ -19,6 +20,12 @@ export function packageVersion(name: string): string {
 /** The Lua VM's wasm file. */
 export function luaWasmPath(): string {
   return path.join(packageDir('wasmoon'), 'dist', 'glue.wasm');
+}
+
+let wasmSha256: string | undefined;
+/** Its sha256 (hex): what precompiled Lua bytecode is keyed by (core/lua/chunks.ts). */
+export function luaWasmSha256(): string {
+  return (wasmSha256 ??= crypto.createHash('sha256').update(fs.readFileSync(luaWasmPath())).digest('hex'));
 }
 
 /** The redox package root (where features.json and distros/ live). */

@@ -3,12 +3,11 @@
 // first process after a change parses and records; the ones after it load bytecode. Turned off
 // with the compile cache (REDOX_COMPILE_CACHE=0). A cache that cannot be read or written costs
 // only the parsing.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChunkStore } from '../../lua/chunks';
 import { buildCacheDir } from '../cache-dir';
-import { luaWasmPath } from '../catalogue/packages';
+import { luaWasmSha256 } from '../catalogue/packages';
 import { compileCacheEnabled } from '../typescript/compile-cache';
 
 // Chunks kept: several checkouts or versions of Redox may share the cache.
@@ -20,7 +19,7 @@ let store: ChunkStore | undefined;
 export function devChunkStore(): ChunkStore | undefined {
   if (!compileCacheEnabled()) return undefined;
   if (store) return store;
-  const wasm = crypto.createHash('sha256').update(fs.readFileSync(luaWasmPath())).digest('hex');
+  const wasm = luaWasmSha256();
   const file = path.join(buildCacheDir(), 'lua-chunks', `${wasm.slice(0, 16)}.json`);
   let data: Buffer | undefined;
   try {
@@ -28,16 +27,19 @@ export function devChunkStore(): ChunkStore | undefined {
   } catch {
     // first use
   }
-  store = ChunkStore.decode(data, wasm, (changed) => {
-    try {
-      changed.trim(MAX_CHUNKS);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, changed.encode());
-      fs.renameSync(tmp, file);
-    } catch {
-      // read-only or full disk: parse every time
-    }
+  store = ChunkStore.decode(data, wasm, {
+    record: true,
+    persist: (changed) => {
+      try {
+        changed.trim(MAX_CHUNKS);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, changed.encode());
+        fs.renameSync(tmp, file);
+      } catch {
+        // read-only or full disk: parse every time
+      }
+    },
   });
   return store;
 }
