@@ -105,13 +105,22 @@ test('a changed source, a store for another wasm, damaged entries and foreign by
   assert.notEqual(Buffer.from(foreign.get('=[t]', 'return 3')!).toString('latin1'), '\x1bLua\x53\x00 not this Lua');
 });
 
-test('app code is never loaded from the store: a chunk named like a core one is still parsed as text', async () => {
-  const recorder = new ChunkStore(WASM, { record: true });
-  const vm = await LuaVM.create(luaWasmPath(), recorder);
-  vm.unref(vm.compileHost('return "host"', '=[json]'));
-  const bytecode = recorder.get('=[json]', 'return "host"')!;
-  assert.equal(Buffer.from(bytecode).toString('latin1', 0, 4), '\x1bLua');
-  assert.throws(() => vm.compile(bytecode, '=[json]'), /attempt to load a binary chunk/);
+test('app code is never loaded from the store, even when it holds bytecode under the app\'s name and source', async () => {
+  const store = new ChunkStore(WASM, { record: true });
+  // Bytecode of another app, filed under the real app's chunk name and exact source.
+  const vm = await LuaVM.create(luaWasmPath(), store);
+  vm.unref(vm.compileHost('get("/ok", function() return "from the store" end)', '@app.lua'));
+  const planted = store.get('@app.lua', 'get("/ok", function() return "from the store" end)')!;
+  assert.equal(Buffer.from(planted).toString('latin1', 0, 4), '\x1bLua');
+  store.add('@app.lua', APP, planted);
+  const { engine } = await engineWith(store);
+  const res = await engine.serve(request('/ok'));
+  assert.equal(res.status, 200);
+  assert.doesNotMatch(String(res.body), /from the store/);
+  assert.match(String(res.body), /"n":1/);
+  // And compile(), which loads app code, refuses bytecode outright.
+  assert.throws(() => vm.compile(planted, '@app.lua'), /attempt to load a binary chunk/);
+  await engine.close();
 });
 
 test('the development CLI keeps the bytecode in its build cache: the second run parses nothing', async () => {
