@@ -1,6 +1,6 @@
 // What a `redox` process loads before it does anything: the development CLI registers every
 // feature's options, so a feature's heavy npm dependencies must wait until they are used
-// (ioredis on connect, pg on connect, prom-client when metrics starts, yaml for `redox deploy`).
+// (ioredis on connect, pg on connect, prom-client at the app's first metric, yaml for `redox deploy`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -41,9 +41,15 @@ test('redox --version and a run that uses no datastore load none of the heavy de
   assert.deepEqual(plain.filter((m) => ['https', 'http2', 'tls'].includes(m)), []);
 });
 
-test('the metrics feature loads prom-client when it starts, and redox deploy loads yaml', () => {
+test('the metrics feature loads prom-client at the first metric (without TLS or zlib), and redox deploy loads yaml', () => {
   const dir = tempDir('redox-startup-metrics-');
   fs.writeFileSync(path.join(dir, 'm.lua'), 'metrics.counter{ name = "jobs_total", help = "jobs" }:inc()\nprint("ok")\n');
-  assert.ok(loaded(['run', '--features', 'metrics', path.join(dir, 'm.lua')]).packages.includes('prom-client'));
+  fs.writeFileSync(path.join(dir, 'none.lua'), 'print("no metric")\n');
+  const used = loaded(['run', '--features', 'metrics,requests', path.join(dir, 'm.lua')]);
+  assert.ok(used.packages.includes('prom-client'));
+  // prom-client's index would bring its Pushgateway and with it node:https and node:tls; compression
+  // (responses, upstream bodies) waits for the first compressed body.
+  assert.deepEqual(used.builtins.filter((m) => ['https', 'tls', 'zlib'].includes(m)), []);
+  assert.ok(!loaded(['run', '--features', 'metrics', path.join(dir, 'none.lua')]).packages.includes('prom-client'), 'no metric, no prom-client');
   assert.ok(loaded(['deploy', 'kubernetes', '--name', 'x']).packages.includes('yaml'));
 });
