@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, tempDir } from './support/harness';
+import { CLI, httpGet, listeningUrl, ROOT, spawnRedox, tempDir } from './support/harness';
 
 const HEAVY = ['ioredis', 'pg', 'prom-client', 'yaml'];
 
@@ -52,4 +52,55 @@ test('the metrics feature loads prom-client at the first metric (without TLS or 
   assert.deepEqual(used.builtins.filter((m) => ['https', 'tls', 'zlib'].includes(m)), []);
   assert.ok(!loaded(['run', '--features', 'metrics', path.join(dir, 'none.lua')]).packages.includes('prom-client'), 'no metric, no prom-client');
   assert.ok(loaded(['deploy', 'kubernetes', '--name', 'x']).packages.includes('yaml'));
+});
+
+// V8 optimises a wasm function once it has run a budget of code; it charges the Lua interpreter's
+// ~22 KB loop body at every instruction, so with V8's own budget every boot compiled it with
+// TurboFan (100-500 ms of CPU for processes that then ran a few thousand instructions).
+const TURBOFAN = /using TurboFan/g;
+const turbofanJobs = (p: { stdout(): string }) => (p.stdout().match(TURBOFAN) ?? []).length;
+
+/** Polls until `check` holds (a hang guard, not a timing assertion). */
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (const start = Date.now(); !(await check());) {
+    if (Date.now() - start > 180_000) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('booting Lua leaves its wasm to V8\'s baseline compiler; real work still gets optimised', async () => {
+  const dir = tempDir('redox-startup-tiering-');
+  fs.writeFileSync(path.join(dir, 'hello.lua'), 'print("hi")\n');
+  fs.writeFileSync(path.join(dir, 'app.lua'), [
+    'local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end',
+    'get("/", function() return "ok" end)',
+    'get("/fib", function() return tostring(fib(18)) end)',
+  ].join('\n') + '\n');
+  const traced = (nodeFlags: string[] = []) => ({ cwd: dir, bin: [process.execPath, ...nodeFlags, '--trace-wasm-compilation-times', CLI] });
+
+  // A script, and a server (budgets on: the heap counter is calibrated) through its first answer.
+  const run = spawnRedox(['run', '--features', 'uuid,sqlite,cache,crypto', 'hello.lua'], traced());
+  assert.equal(await run.exited, 0, run.stderr());
+  assert.match(run.stdout(), /Compiled function .* using Liftoff/, 'the trace lists the baseline compiles');
+  assert.equal(turbofanJobs(run), 0, 'nothing was optimised for a boot and one print');
+  const server = spawnRedox(['serve', 'app.lua', '--port', '0', '--features', 'uuid,sqlite'], traced());
+  const url = await listeningUrl(server);
+  assert.equal((await httpGet(url + '/')).status, 200);
+  server.child.kill('SIGTERM');
+  await server.exited;
+  assert.equal(turbofanJobs(server), 0, 'nothing was optimised for a boot and one answer');
+
+  // Requests that compute: the interpreter is optimised after a few thousand instructions.
+  const busy = spawnRedox(['serve', 'app.lua', '--port', '0'], traced());
+  const busyUrl = await listeningUrl(busy);
+  await until(async () => (await httpGet(busyUrl + '/fib')).body === '2584' && turbofanJobs(busy) > 0, 'TurboFan compiles under load');
+  busy.child.kill('SIGTERM');
+  await busy.exited;
+
+  // node's own --wasm-tiering-budget wins (V8's default: the boot alone is optimised again).
+  const own = spawnRedox(['serve', 'app.lua', '--port', '0'], traced(['--wasm-tiering-budget=1800000']));
+  await listeningUrl(own);
+  await until(() => turbofanJobs(own) > 0, 'TurboFan compiles of the boot under V8\'s default budget');
+  own.child.kill('SIGTERM');
+  await own.exited;
 });

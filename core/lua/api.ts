@@ -2,6 +2,7 @@
 // wasmoon's own wrappers cost ~12 us a call and decode strings lossily; the raw exports cost
 // well under a microsecond, so everything on the request path goes through here.
 import { LuaWasm } from 'wasmoon';
+import { applyWasmTiering } from './tiering';
 
 export type LuaState = number;
 
@@ -102,6 +103,7 @@ export class LuaApi {
   private readonly keys = new Map<string, number>();
 
   static async load(wasmPath: string): Promise<LuaApi> {
+    applyWasmTiering();
     // wasmoon's build wraps every export in an assertion shim (~15% of a request's CPU).
     // Capture the instance's exports while it instantiates and call them directly.
     const wa = (globalThis as any).WebAssembly;

@@ -113,7 +113,9 @@ export class LuaVM {
   /** Locates the heap counter (needed for the memory limit); false if it cannot be found. */
   calibrateHeapCounter(): Promise<boolean> {
     return this.heap.calibrate(async (grow) => {
-      const ref = this.compileHost(grow ? /* lua */ 'KEEP = {} for i = 1, 4000 do KEEP[i] = {i} end return collectgarbage("count")' : /* lua */ 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
+      // One allocation inside C: a Lua loop here would run the interpreter long enough at every
+      // boot to have V8 optimise it (tiering.ts).
+      const ref = this.compileHost(grow ? /* lua */ 'KEEP = string.rep("x", 262144) return collectgarbage("count")' : /* lua */ 'KEEP = nil collectgarbage() return collectgarbage("count")', '=[calibrate]');
       try {
         return await this.drive((T) => { this.pushRef(T, ref); return 1; }, (T, n) => this.result(T, n, 1) as number);
       } finally {
