@@ -121,8 +121,8 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
     await step('inject', () => injectBlob(plan.base, partial, blob, blobFile));
     const runner = plan.base.runner;
     if (runner) {
-      await step('smoke', () => smokeTest(partial, { distro: target.distro, features: target.features }, work, runner),
-        () => `features --json, require each feature${runner.length ? ` (under ${path.basename(runner[0])})` : ''}`);
+      await step('smoke', () => smokeTest(partial, { features: target.features }, work, runner),
+        () => `require each feature, list them${runner.length ? ` (under ${path.basename(runner[0])})` : ''}`);
     } else if (plan.base.platform === 'win32') {
       await step('check', () => checkInjectedPe(partial, blob), () => 'cannot run here: PE resource NODE_SEA_BLOB holds the blob');
     } else {
