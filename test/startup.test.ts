@@ -11,15 +11,14 @@ import { CLI, httpGet, listeningUrl, ROOT, spawnRedox, tempDir } from './support
 const HEAVY = ['ioredis', 'pg', 'prom-client', 'yaml'];
 
 /** The npm packages and the Node built-in modules a `redox` process had loaded when it exited. */
-function loaded(args: string[]): { packages: string[]; builtins: string[] } {
-  const dir = tempDir('redox-startup-');
+function loaded(args: string[], env: NodeJS.ProcessEnv = {}, dir = tempDir('redox-startup-')): { packages: string[]; builtins: string[] } {
   const hook = path.join(dir, 'list-modules.cjs');
   fs.writeFileSync(hook, `process.on('exit', () => {
     const names = new Set(Object.keys(require.cache).map((f) => (/node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(f) || [])[1]).filter(Boolean));
     const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
     require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({ packages: [...names], builtins }));
   });`);
-  const r = spawnSync(process.execPath, ['-r', hook, path.join(ROOT, 'build', 'cli', 'main.js'), ...args], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-r', hook, path.join(ROOT, 'build', 'cli', 'main.js'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(fs.readFileSync(path.join(dir, 'loaded.json'), 'utf8'));
 }
@@ -52,6 +51,20 @@ test('the metrics feature loads prom-client at the first metric (without TLS or 
   assert.deepEqual(used.builtins.filter((m) => ['https', 'tls', 'zlib'].includes(m)), []);
   assert.ok(!loaded(['run', '--features', 'metrics', path.join(dir, 'none.lua')]).packages.includes('prom-client'), 'no metric, no prom-client');
   assert.ok(loaded(['deploy', 'kubernetes', '--name', 'x']).packages.includes('yaml'));
+});
+
+test('redox init loads TypeScript only to render a Lua project\'s annotations the first time', () => {
+  const env = { REDOX_BUILD_CACHE: tempDir('redox-startup-cache-') };
+  const parent = tempDir('redox-startup-init-');
+  const typesOf = (name: string) => Object.fromEntries(fs.readdirSync(path.join(parent, name, 'types')).map((f) => [f, fs.readFileSync(path.join(parent, name, 'types', f), 'utf8')]));
+  assert.ok(!loaded(['init', 'ts', '--template', 'typescript'], env, parent).packages.includes('typescript'), 'the TypeScript template copies its declarations');
+  assert.ok(loaded(['init', 'first'], env, parent).packages.includes('typescript'), 'the first Lua project renders its annotations');
+  assert.ok(!loaded(['init', 'second'], env, parent).packages.includes('typescript'), 'the next one gets them from the cache');
+  assert.ok(loaded(['init', 'off'], { ...env, REDOX_COMPILE_CACHE: '0' }, parent).packages.includes('typescript'), 'REDOX_COMPILE_CACHE=0 renders again');
+  const first = typesOf('first');
+  assert.ok(Object.keys(first).includes('uuid.lua') && first['redox.lua'].startsWith('---@meta'), Object.keys(first).join(', '));
+  assert.deepEqual(typesOf('second'), first);
+  assert.deepEqual(typesOf('off'), first);
 });
 
 // V8 optimises a wasm function once it has run a budget of code; it charges the Lua interpreter's

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { RedoxError } from '../errors';
 import { projectRoot } from './catalogue/packages';
 import { allDeclarations, coreDeclaration, featureDeclarations } from './typescript/declarations';
-import { renderLuaMeta } from './typescript/luals';
+import { renderLuaMetaCached } from './typescript/luals-cache';
 
 export const TEMPLATES = ['lua', 'typescript'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
@@ -72,7 +72,7 @@ export function renderTemplate(template: TemplateName, values: TemplateValues, r
   } else {
     const sources = [coreDeclaration(root), ...featureDeclarations(root)]
       .map((d) => ({ name: d.name, text: fs.readFileSync(d.path, 'utf8'), module: d.feature }));
-    for (const meta of renderLuaMeta(sources)) files.set(`types/${meta.name}`, meta.text);
+    for (const meta of renderLuaMetaCached(sources)) files.set(`types/${meta.name}`, meta.text);
   }
   return files;
 }

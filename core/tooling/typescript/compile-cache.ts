@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildCacheDir } from '../cache-dir';
+import { KeyedCache } from '../keyed-cache';
 import { packageVersion } from '../catalogue/packages';
 import type { LuaModule } from './bundle';
 import type { CompiledApp, CompileOptions } from './compile';
@@ -31,10 +32,6 @@ const MAX_ENTRIES = 200;
 
 export function compileCacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return !['0', 'false', 'no', 'off'].includes((env.REDOX_COMPILE_CACHE ?? '').toLowerCase());
-}
-
-function cacheFolder(): string {
-  return path.join(buildCacheDir(), 'typescript');
 }
 
 /** The TypeScript files under `dir` (not node_modules or dot folders), or null when there are too many. */
@@ -97,43 +94,20 @@ export function compileKey(entry: string): string | null {
   return hash.digest('hex');
 }
 
-export function readCompile(key: string): CachedCompile | null {
-  try {
-    const entry = JSON.parse(fs.readFileSync(path.join(cacheFolder(), `${key}.json`), 'utf8')) as CachedCompile;
-    if (typeof entry.lua !== 'string' || !Array.isArray(entry.files) || !Array.isArray(entry.modules)) return null;
-    return entry;
-  } catch {
-    return null;
-  }
-}
+const isCachedCompile = (e: unknown): e is CachedCompile => {
+  const c = e as CachedCompile | null;
+  return typeof c?.lua === 'string' && Array.isArray(c.files) && Array.isArray(c.modules);
+};
 
-/** Keeps a compile; a cache that cannot be written is skipped silently (it only saves time). */
-export function writeCompile(key: string, entry: CachedCompile): void {
-  const dir = cacheFolder();
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = path.join(dir, `${key}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(entry));
-    fs.renameSync(tmp, path.join(dir, `${key}.json`));
-    prune(dir);
-  } catch {
-    // read-only or full disk: compile every time
-  }
-}
-
-function prune(dir: string): void {
-  const names = fs.readdirSync(dir).filter((n) => n.endsWith('.json'));
-  if (names.length <= MAX_ENTRIES) return;
-  const byAge = names.map((n) => ({ n, t: fs.statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => a.t - b.t);
-  for (const { n } of byAge.slice(0, names.length - MAX_ENTRIES)) fs.rmSync(path.join(dir, n), { force: true });
-}
+/** Successful compiles (a cache that cannot be written is skipped silently: it only saves time). */
+const compiles = () => new KeyedCache(path.join(buildCacheDir(), 'typescript'), MAX_ENTRIES, isCachedCompile);
 
 /** compileApp, answered from the cache when nothing it reads has changed. */
 export function compileAppCached(file: string, options: CompileOptions = {}): CompiledApp {
   const entry = path.resolve(file);
   const rootDir = path.dirname(entry);
   const key = compileCacheEnabled() && fs.existsSync(entry) ? compileKey(entry) : null;
-  const hit = key ? readCompile(key) : null;
+  const hit = key ? compiles().read(key) : null;
   if (hit) {
     return { lua: hit.lua, files: hit.files.map((f) => path.join(rootDir, f)), modules: hit.modules, cached: true };
   }
@@ -142,7 +116,7 @@ export function compileAppCached(file: string, options: CompileOptions = {}): Co
   const compiled = compileApp(file, options);
   // Kept only when no file changed while it compiled.
   if (key && compileKey(entry) === key) {
-    writeCompile(key, { lua: compiled.lua, files: compiled.files.map((f) => path.relative(rootDir, f)), modules: compiled.modules });
+    compiles().write(key, { lua: compiled.lua, files: compiled.files.map((f) => path.relative(rootDir, f)), modules: compiled.modules });
   }
   return compiled;
 }
