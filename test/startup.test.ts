@@ -27,6 +27,8 @@ test('redox --version and a run that uses no datastore load none of the heavy de
   const version = loaded(['--version']).packages;
   assert.ok(version.includes('commander'), `the hook sees npm packages: ${version.join(', ')}`);
   assert.deepEqual(version.filter((p) => HEAVY.includes(p)), []);
+  // Every feature's folder is loaded for its settings; its packages wait for install() or first use.
+  assert.deepEqual(version.filter((p) => ['uuid', 'better-sqlite3'].includes(p)), []);
   const dir = tempDir('redox-startup-run-');
   fs.writeFileSync(path.join(dir, 'hello.lua'), 'print("hi")\n');
   // Datastore features selected: nothing heavy until a connect. (Options go before the script:

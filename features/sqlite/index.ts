@@ -6,7 +6,7 @@ import { defineFeature, LuaArgumentError, LuaFailure, LuaValue, sync } from '../
 import { failure } from './errors';
 import { Handles } from './handles';
 import { confinement } from './confine';
-import { openDatabase, readOptions } from './open';
+import { openDatabase, readOptions, sqliteDriver } from './open';
 import { call, readParams } from './params';
 import { SQLITE_LUA } from './sqlite.lua';
 import { transactions } from './transaction';
@@ -51,8 +51,10 @@ export default defineFeature({
     },
   },
   install(ctx) {
-    // Loaded once per VM so a missing or wrong-ABI addon fails at startup, not on first use.
+    // Loaded once per VM so a missing or wrong-ABI addon (or a badly bundled driver) fails at
+    // startup, not on first use.
     const addon = ctx.loadNativeAddon('better_sqlite3.node') as object;
+    sqliteDriver();
     const anyPath = ['1', 'true', 'yes'].includes((ctx.setting('any_path') ?? '').toLowerCase());
     const confined = confinement(ctx.dataDir, anyPath);
     const handles = new Handles((sql, op) => confined.checkSql(sql, op));

@@ -1,7 +1,7 @@
 // sqlite.open: options, the native addon, and the pragmas every file database gets.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Logger, LuaArgumentError, LuaFailure, LuaValue } from '../../core/feature';
 import { failure } from './errors';
 
@@ -58,6 +58,11 @@ export function readOptions(raw: LuaValue, file: string): OpenOptions & { synchr
   };
 }
 
+// Required when the feature is installed, not when this file loads: every CLI process loads the
+// feature's folder for its settings.
+let driver: typeof Database | undefined;
+export const sqliteDriver = () => (driver ??= require('better-sqlite3') as typeof Database);
+
 /** Opens a database, or returns the failure (SQLITE_CANTOPEN, SQLITE_NOTADB, ...). */
 export function openDatabase(file: string, opts: ReturnType<typeof readOptions>, addon: object, log: Logger, shown = file): Database.Database | LuaFailure {
   if (!isMemory(file)) {
@@ -67,7 +72,8 @@ export function openDatabase(file: string, opts: ReturnType<typeof readOptions>,
   }
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, {
+    const Driver = sqliteDriver();
+    db = new Driver(file, {
       readonly: opts.readonly,
       fileMustExist: !opts.create,
       timeout: opts.busyTimeoutMs,
