@@ -4,17 +4,26 @@ import { Command } from 'commander';
 import { RedoxError } from '../core/errors';
 import { AppSource } from '../core/runtime/app-source';
 import { FeatureDefinition } from '../core/feature';
-import { RuntimeProfile, runScript } from '../core/runtime/launch';
-import { AdminAddress, startOperatedPrimary, startOperatedService } from '../core/runtime/operated';
+import type { RuntimeProfile } from '../core/runtime/launch';
+import type { AdminAddress } from '../core/runtime/operated';
 import { Limits, resolveLimits } from '../core/runtime/limits';
-import { createLogger } from '../core/runtime/log';
 import { HTTP_ENV, resolveHttpSettings } from '../core/runtime/http/settings';
-import { StaticSource } from '../core/runtime/http/static-files';
-import { parseWorkers, reportListening, startHeartbeat, WorkerSpec, workerSpec } from '../core/runtime/workers';
+import type { StaticSource } from '../core/runtime/http/static-files';
+import type { WorkerSpec } from '../core/runtime/workers';
+import { WORKER_SPEC_ENV } from '../core/runtime/worker-env';
 import {
   featureSettingOptions, featureSettingValues, fixedSelectionOptions, limitOptions, limitValues, listenOptions, listenValues, onShutdown, parsePort,
   Selection, selectionOptions, selectionValues,
 } from './options';
+
+// The runtime loads when serve or run starts, not with the CLI: `redox build`, `compile`, `init`
+// and the other tooling commands never need it (59 modules, ~60 ms of every start).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const launch = () => require('../core/runtime/launch') as typeof import('../core/runtime/launch');
+const operated = () => require('../core/runtime/operated') as typeof import('../core/runtime/operated');
+const workers = () => require('../core/runtime/workers') as typeof import('../core/runtime/workers');
+const logging = () => require('../core/runtime/log') as typeof import('../core/runtime/log');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** What the entry point (the development CLI, or a built binary's main) gives the commands. */
 export interface RuntimeEntry {
@@ -73,8 +82,8 @@ export function addRuntimeCommands(program: Command, entry: RuntimeEntry): void 
       featureSettings: featureSettingValues(opts, entry.features),
     };
     const admin = adminAddress(opts, spec.port);
-    const workers = parseWorkers(opts.workers ?? process.env.REDOX_WORKERS, opts.workers !== undefined ? '--workers' : 'REDOX_WORKERS');
-    if (workers > 1) return supervise(entry, spec, workers, admin);
+    const count = workers().parseWorkers(opts.workers ?? process.env.REDOX_WORKERS, opts.workers !== undefined ? '--workers' : 'REDOX_WORKERS');
+    if (count > 1) return supervise(entry, spec, count, admin);
     await serveOne(entry, spec, false, admin);
   });
 
@@ -89,8 +98,8 @@ export function addRuntimeCommands(program: Command, entry: RuntimeEntry): void 
   run.action(async (script: string, args: string[], opts: Record<string, any>) => {
     const profile = entry.profile(selectionValues(opts));
     const app = entry.app(script);
-    const log = createLogger({ write: (t) => process.stderr.write(t) });
-    const code = await runScript(profile, app, args, { log, features: featureSettingValues(opts, entry.features) });
+    const log = logging().createLogger({ write: (t) => process.stderr.write(t) });
+    const code = await launch().runScript(profile, app, args, { log, features: featureSettingValues(opts, entry.features) });
     entry.setExitCode(code);
   });
 }
@@ -114,11 +123,11 @@ async function serveOne(entry: RuntimeEntry, spec: WorkerSpec, asWorker: boolean
   const profile = entry.profile({ features: spec.features, distro: spec.distro });
   const app = entry.app(spec.target);
   const httpSettings = resolveHttpSettings(spec.httpFlags ?? {}, process.env, entry.embeddedStatic?.());
-  const log = createLogger();
-  const service = await startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin, features: spec.featureSettings, ...httpSettings });
+  const log = logging().createLogger();
+  const service = await operated().startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin, features: spec.featureSettings, ...httpSettings });
   if (asWorker) {
-    reportListening(service.url);
-    startHeartbeat(limits.heartbeatTimeoutMs);
+    workers().reportListening(service.url);
+    workers().startHeartbeat(limits.heartbeatTimeoutMs);
   }
   else process.stdout.write(`listening on ${service.url}${service.admin ? ` (admin ${service.admin.url})` : ''}\n`);
   onShutdown(() => service.close(), entry.exit, (signal) => log.info('shutting down', { signal }));
@@ -129,9 +138,9 @@ async function supervise(entry: RuntimeEntry, spec: WorkerSpec, count: number, a
   const profile = entry.profile({ features: spec.features, distro: spec.distro });
   entry.app(spec.target);
   resolveHttpSettings(spec.httpFlags ?? {}, process.env, entry.embeddedStatic?.());
-  const log = createLogger();
+  const log = logging().createLogger();
   const limits = resolveLimits(spec.limitFlags as Partial<Record<keyof Limits, string>>);
-  const group = await startOperatedPrimary(profile, spec, count, log, limits.shutdownMs, admin, limits.heartbeatTimeoutMs);
+  const group = await operated().startOperatedPrimary(profile, spec, count, log, limits.shutdownMs, admin, limits.heartbeatTimeoutMs);
   process.stdout.write(`listening on ${group.url} (${count} workers)${group.admin ? ` (admin ${group.admin.url})` : ''}\n`);
   onShutdown(() => group.close(), entry.exit, (signal) => log.info('shutting down', { signal }));
 }
@@ -139,7 +148,9 @@ async function supervise(entry: RuntimeEntry, spec: WorkerSpec, count: number, a
 /** In a worker forked by `serve --workers`, serves from the primary's spec and returns true.
  *  Entry points call this before parsing argv. */
 export function runIfWorker(entry: RuntimeEntry): Promise<void> | undefined {
-  const spec = workerSpec();
+  // Only a forked worker has a spec in its environment; no other process loads workers.ts.
+  if (!process.env[WORKER_SPEC_ENV]) return undefined;
+  const spec = workers().workerSpec();
   if (!spec) return undefined;
   return serveOne(entry, spec, true);
 }

@@ -24,7 +24,10 @@ function loaded(args: string[], env: NodeJS.ProcessEnv = {}, dir = tempDir('redo
 }
 
 test('redox --version and a run that uses no datastore load none of the heavy dependencies', () => {
-  const version = loaded(['--version']).packages;
+  const versionRun = loaded(['--version']);
+  const version = versionRun.packages;
+  // Tooling commands do not load the runtime (the server, the supervisor, the watchdog thread).
+  assert.deepEqual(versionRun.builtins.filter((m) => ['http', 'cluster', 'worker_threads'].includes(m)), []);
   assert.ok(version.includes('commander'), `the hook sees npm packages: ${version.join(', ')}`);
   assert.deepEqual(version.filter((p) => HEAVY.includes(p)), []);
   // Every feature's folder is loaded for its settings; its packages wait for install() or first use.

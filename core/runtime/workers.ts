@@ -7,8 +7,7 @@ import cluster, { Worker } from 'node:cluster';
 import os from 'node:os';
 import { Logger } from './log';
 import { RedoxError } from '../errors';
-
-const SPEC_ENV = 'REDOX_WORKER_SPEC';
+import { WORKER_SPEC_ENV as SPEC_ENV } from './worker-env';
 
 /** Everything a worker needs to serve: the same flags the user gave, minus --workers. */
 export interface WorkerSpec {
