@@ -28,6 +28,7 @@ test('redox --version and a run that uses no datastore load none of the heavy de
   const version = versionRun.packages;
   // Tooling commands do not load the runtime (the server, the supervisor, the watchdog thread).
   assert.deepEqual(versionRun.builtins.filter((m) => ['http', 'cluster', 'worker_threads'].includes(m)), []);
+  assert.ok(!versionRun.packages.includes('wasmoon'), 'nor the Lua VM');
   assert.ok(version.includes('commander'), `the hook sees npm packages: ${version.join(', ')}`);
   assert.deepEqual(version.filter((p) => HEAVY.includes(p)), []);
   // Every feature's folder is loaded for its settings; its packages wait for install() or first use.

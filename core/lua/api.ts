@@ -1,7 +1,7 @@
 // A thin, binary-safe layer over the raw Lua 5.4 C API that wasmoon's wasm build exports.
 // wasmoon's own wrappers cost ~12 us a call and decode strings lossily; the raw exports cost
 // well under a microsecond, so everything on the request path goes through here.
-import { LuaWasm } from 'wasmoon';
+import type { LuaWasm } from 'wasmoon';
 import { applyWasmTiering } from './tiering';
 
 export type LuaState = number;
@@ -123,7 +123,10 @@ export class LuaApi {
     };
     let wasm: LuaWasm;
     try {
-      wasm = await LuaWasm.initialize(wasmPath, {});
+      // Required here: this file's constants are imported by commands that never start Lua.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { LuaWasm: Wasm } = require('wasmoon') as typeof import('wasmoon');
+      wasm = await Wasm.initialize(wasmPath, {});
     } finally {
       wa.instantiate = original;
     }
