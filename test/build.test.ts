@@ -448,7 +448,7 @@ test('two processes starting at once extract the wasm and addon once, atomically
 test('the smoke test rejects a binary that lacks a requested feature or has others', { skip }, async () => {
   await assert.rejects(smokeTest(path.join(ALL, 'redox-minimal'), { features: ['uuid'] }, scratch()), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'REDOX_BUILD_SMOKE');
-    assert.match(err.message, /requiring its features failed[\s\S]*feature uuid did not load/);
+    assert.match(err.message, /its smoke script \(require each feature\) failed[\s\S]*feature uuid did not load/);
     return true;
   });
   await assert.rejects(smokeTest(path.join(ALL, 'redox-web'), { features: ['uuid'] }, scratch()), (err: Error & { code?: string }) => {

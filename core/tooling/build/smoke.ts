@@ -46,7 +46,7 @@ export async function smokeTest(binary: string, expected: Expected, workDir: str
   try {
     ({ stdout } = await run(cmd, [...pre, 'run', script], { env, cwd: workDir, timeout }));
   } catch (err) {
-    throw smokeError(binary, 'requiring its features failed', err);
+    throw smokeError(binary, 'its smoke script (require each feature) failed', err);
   }
   const line = stdout.split('\n').find((l) => l.startsWith(MARK));
   if (line === undefined) throw smokeError(binary, `the smoke script printed ${JSON.stringify(stdout)}`);
