@@ -244,3 +244,44 @@ function rawRequest(base: string, text: string): Promise<string> {
     setTimeout(() => { sock.destroy(); resolve(out); }, 2000);
   });
 }
+
+test('header checks hold on every response, also once a name or value is known good', async () => {
+  // The response shaper remembers names and values that passed (at most 256 of each): the same
+  // name must still be refused with a bad value, framing headers still dropped, and a bad name
+  // still refused after the memory is full.
+  const svc = await serveLua(String.raw`
+local app = redox.router()
+app:get("/ok", function() return { headers = { ["X-Kind"] = "a", ["Content-Length"] = "999" }, body = "ok" } end)
+app:get("/bad-value", function() return { headers = { ["X-Kind"] = "a\r\nInjected: 1" }, body = "no" } end)
+app:get("/many", function(req)
+  local h = {}
+  for i = 1, 300 do h["X-N" .. i] = "v" .. i end
+  return { headers = h, body = "many" }
+end)
+app:get("/bad-name", function() return { headers = { ["Bad Name"] = "a" }, body = "no" } end)
+return app
+`);
+  try {
+    const base = svc.url;
+    for (let i = 0; i < 3; i++) {
+      const ok = await fetch(base + '/ok');
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers.get('x-kind'), 'a');
+      assert.equal(ok.headers.get('content-length'), '2', 'the server frames the body; the handler\'s length is dropped every time');
+      assert.equal((await fetch(base + '/bad-value')).status, 500);
+    }
+    for (let i = 0; i < 2; i++) {
+      const many = await fetch(base + '/many');
+      assert.equal(many.status, 200);
+      assert.equal(many.headers.get('x-n1'), 'v1');
+      assert.equal(many.headers.get('x-n300'), 'v300');
+      assert.equal((await fetch(base + '/bad-name')).status, 500);
+    }
+    await new Promise((r) => setImmediate(r));
+    const errors = svc.log.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'invalid response' || l.level === 'error').map((l) => String(l.error));
+    assert.equal(errors.filter((e) => /header 'X-Kind' contains CR, LF or NUL/.test(e)).length, 3, errors.join('\n'));
+    assert.equal(errors.filter((e) => /invalid header name 'Bad Name'/.test(e)).length, 2, errors.join('\n'));
+  } finally {
+    await svc.close();
+  }
+});

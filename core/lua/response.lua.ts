@@ -37,14 +37,39 @@ local function invalid(msg) error(setmetatable({ message = msg }, invalid_mt), 0
 -- Framing headers belong to the server: it sets them from the body it sends.
 local SERVER_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true }
 
-local function check_header(name, value)
+-- Names and values that passed the checks, so the usual constant headers (a content type, a
+-- cache-control) skip two pattern matches and two lower() calls per response. Bounded: a
+-- handler that makes up names or values per request only fills them to the limit.
+local CHECKED_MAX = 256
+local checked_names, checked_values = {}, {}
+local names_count, values_count = 0, 0
+
+-- The name in lower case (nil for a framing header the server sets itself), checked once.
+local function header_key(name)
+  local key = checked_names[name]
+  if key ~= nil then return key or nil end
   if type(name) ~= "string" or not name:find("^[!#$%%&'*+%-.^_|~%w]+$") then
     invalid("invalid header name " .. (type(name) == "string" and ("'" .. name .. "'") or type(name)))
   end
+  key = name:lower()
+  if SERVER_HEADERS[key] then key = false end
+  if names_count < CHECKED_MAX then
+    names_count = names_count + 1
+    checked_names[name] = key
+  end
+  return key or nil
+end
+
+local function check_header(name, value)
   local vt = type(value)
   if vt == "number" then return tostring(value) end
   if vt ~= "string" then invalid("header '" .. name .. "' must be a string, got " .. vt) end
+  if checked_values[value] then return value end
   if value:find("[\r\n%z]") then invalid("header '" .. name .. "' contains CR, LF or NUL") end
+  if values_count < CHECKED_MAX then
+    values_count = values_count + 1
+    checked_values[value] = true
+  end
   return value
 end
 
@@ -65,14 +90,15 @@ local function shape_table(res)
     if type(res.headers) ~= "table" then invalid("headers must be a table, got " .. type(res.headers)) end
     headers = {}
     for name, value in pairs(res.headers) do
-      if type(name) == "string" and SERVER_HEADERS[name:lower()] then -- luacheck: ignore 542
-        -- skipped on purpose: the server sets these
+      -- nil: a framing header, skipped on purpose (the server sets these)
+      local key = header_key(name)
+      if key == nil then -- luacheck: ignore 542
       elseif type(value) == "table" then
         local list = {}
         for i, v in ipairs(value) do list[i] = check_header(name, v) end
-        headers[name:lower()] = list
+        headers[key] = list
       else
-        headers[name:lower()] = check_header(name, value)
+        headers[key] = check_header(name, value)
       end
     end
   end
