@@ -3,6 +3,7 @@
 // and any failure to read or write means "compute it again", never an error.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeAtomic } from './write-atomic';
 
 export class KeyedCache<T> {
   constructor(
@@ -23,10 +24,7 @@ export class KeyedCache<T> {
 
   write(key: string, entry: T): void {
     try {
-      fs.mkdirSync(this.dir, { recursive: true });
-      const tmp = path.join(this.dir, `${key}.${process.pid}.tmp`);
-      fs.writeFileSync(tmp, JSON.stringify(entry));
-      fs.renameSync(tmp, path.join(this.dir, `${key}.json`));
+      writeAtomic(path.join(this.dir, `${key}.json`), JSON.stringify(entry), { mkdir: true });
       this.prune();
     } catch {
       // read-only or full disk: computed every time

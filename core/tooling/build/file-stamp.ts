@@ -5,6 +5,7 @@
 // damaged download, an edit in place, a replacement) changes the stamp, and it is hashed again.
 import fs from 'node:fs';
 import { hashFile } from './file-bytes';
+import { writeAtomic } from '../write-atomic';
 
 const stampOf = (st: fs.BigIntStats, sha256: string) => `${st.size} ${st.mtimeNs} ${st.ino} ${sha256}\n`;
 
@@ -24,9 +25,7 @@ export function matchesSha256(file: string, expected: string, stampFile = `${fil
   // Changed while it was being read: report this check, but stamp nothing.
   if (after.mtimeNs !== st.mtimeNs || after.size !== st.size) return true;
   try {
-    const tmp = `${stampFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, stampOf(st, expected));
-    fs.renameSync(tmp, stampFile);
+    writeAtomic(stampFile, stampOf(st, expected));
   } catch {
     // a stamp that cannot be written only costs the next check a hash
   }

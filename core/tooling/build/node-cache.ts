@@ -13,6 +13,7 @@ import { isNpmFailure, npm } from './npm-tools';
 import { describeSpec, pickVersion, VersionSpec, compareVersions, matches } from './node-versions';
 import { TargetSpec } from './targets';
 import { withLock } from './cache-lock';
+import { writeAtomic } from '../write-atomic';
 import { matchesSha256 } from './file-stamp';
 import { hashFile } from './file-bytes';
 import { buildCacheDir } from '../cache-dir';
@@ -198,10 +199,7 @@ async function registryVersions(pkg: string, t: TargetSpec): Promise<string[] | 
     throw new RedoxError('REDOX_NODE_DOWNLOAD', `npm view ${pkg} failed: ${err.detail}`, offlineHint);
   }
   try {
-    fs.mkdirSync(path.dirname(versionsFile(pkg)), { recursive: true });
-    const tmp = `${versionsFile(pkg)}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ at: Date.now(), versions }));
-    fs.renameSync(tmp, versionsFile(pkg));
+    writeAtomic(versionsFile(pkg), JSON.stringify({ at: Date.now(), versions }), { mkdir: true });
   } catch {
     // unwritable cache: the next build asks the registry again
   }

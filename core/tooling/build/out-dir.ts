@@ -17,10 +17,3 @@ export function prepareOutDir(given: string, cwd: string): string {
   }
   return dir;
 }
-
-/** Writes a file completely or not at all. */
-export function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}

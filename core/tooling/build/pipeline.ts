@@ -19,7 +19,7 @@ import { BuildInfo, MANIFEST_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET } from
 import { generateBlob, injectBlob, prepareBase, stripsOn } from './sea';
 import { checkInjectedPe, smokeTest } from './smoke';
 import { formatBytes, SizesReport, writeFolderReports } from './sizes';
-import { writeAtomic } from './out-dir';
+import { writeAtomic } from '../write-atomic';
 import { buildImage, ImageResult } from './image';
 
 export type BuildEvent =

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BuildManifest, FeatureCost, MANIFEST_SUFFIX } from './manifest';
-import { writeAtomic } from './out-dir';
+import { writeAtomic } from '../write-atomic';
 
 export interface SizeEntry {
   name: string;

@@ -9,6 +9,7 @@ import { ChunkStore } from '../../lua/chunks';
 import { buildCacheDir } from '../cache-dir';
 import { luaWasmSha256 } from '../catalogue/packages';
 import { compileCacheEnabled } from '../typescript/compile-cache';
+import { writeAtomic } from '../write-atomic';
 
 // Chunks kept: several checkouts or versions of Redox may share the cache.
 const MAX_CHUNKS = 300;
@@ -32,10 +33,7 @@ export function devChunkStore(): ChunkStore | undefined {
     persist: (changed) => {
       try {
         changed.trim(MAX_CHUNKS);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, changed.encode());
-        fs.renameSync(tmp, file);
+        writeAtomic(file, changed.encode(), { mkdir: true });
       } catch {
         // read-only or full disk: parse every time
       }
