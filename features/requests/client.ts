@@ -45,30 +45,29 @@ const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encodin
 const ORIGIN_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'host']);
 
 type Decoder = (buf: Buffer, opts: zlib.ZlibOptions | zlib.BrotliOptions) => Promise<Buffer>;
-let decoders: Record<string, Decoder> | undefined;
-/** The decoders by content-encoding; node:zlib is required on the first compressed response,
- *  not at every start. */
-function decoderFor(encoding: string): Decoder | undefined {
-  if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate' && encoding !== 'br') return undefined;
-  if (!decoders) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const z = require('node:zlib') as typeof zlib;
-    const gunzip = promisify(z.gunzip) as Decoder;
-    const inflate = promisify(z.inflate) as Decoder;
-    const inflateRaw = promisify(z.inflateRaw) as Decoder;
-    decoders = {
-      gzip: gunzip,
-      'x-gzip': gunzip,
-      // "deflate" means zlib-wrapped, but some servers send it raw.
-      deflate: (buf, opts) => inflate(buf, opts).catch((err: { code?: string }) => {
-        if (err.code === 'ERR_BUFFER_TOO_LARGE') throw err;
-        return inflateRaw(buf, opts);
-      }),
-      br: promisify(z.brotliDecompress) as Decoder,
-    };
-  }
-  return decoders[encoding];
+// node:zlib is required on the first compressed response, not at every start; each decoder is
+// made once, on its first use.
+let zlibModule: typeof zlib | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const z = () => (zlibModule ??= require('node:zlib') as typeof zlib);
+function lazyDecoder(name: 'gunzip' | 'inflate' | 'inflateRaw' | 'brotliDecompress'): Decoder {
+  let made: Decoder | undefined;
+  return (buf, opts) => (made ??= promisify(z()[name]) as Decoder)(buf, opts);
 }
+const gunzip = lazyDecoder('gunzip');
+const inflate = lazyDecoder('inflate');
+const inflateRaw = lazyDecoder('inflateRaw');
+// A Map: a content-encoding such as "constructor" must not find Object.prototype's.
+const DECODERS = new Map<string, Decoder>([
+  ['gzip', gunzip],
+  ['x-gzip', gunzip],
+  // "deflate" means zlib-wrapped, but some servers send it raw.
+  ['deflate', (buf, opts) => inflate(buf, opts).catch((err: { code?: string }) => {
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') throw err;
+    return inflateRaw(buf, opts);
+  })],
+  ['br', lazyDecoder('brotliDecompress')],
+]);
 export const ACCEPT_ENCODING = 'gzip, deflate, br';
 
 class TooLarge {
@@ -217,7 +216,7 @@ async function readBody(res: Dispatcher.ResponseData, maxSize: number, decompres
   await new Promise((resolve) => setImmediate(resolve));
   const raw = Buffer.concat(chunks, size);
   const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
-  const decode = decompress && raw.length > 0 ? decoderFor(encoding) : undefined;
+  const decode = decompress && raw.length > 0 ? DECODERS.get(encoding) : undefined;
   if (!decode) return raw;
   try {
     const decoded = await decode(raw, { maxOutputLength: Math.max(1, maxSize) });

@@ -119,6 +119,8 @@ async function mainUpstream(): Promise<Upstream> {
       const data = Buffer.from(JSON.stringify({ zipped: true, list: [1, 2, 3] }));
       if (/gzip/.test(String(req.headers['accept-encoding']))) res.writeHead(200, { 'content-encoding': 'gzip' }).end(zlib.gzipSync(data));
       else res.end(data);
+    } else if (p === '/odd-encoding') {
+      res.writeHead(200, { 'content-encoding': url.searchParams.get('e')! }).end('plain bytes');
     } else if (p === '/gzip-bomb') {
       res.writeHead(200, { 'content-encoding': 'gzip' }).end(zlib.gzipSync(Buffer.alloc(20 * 1024 * 1024)));
     } else if (p === '/item') {
@@ -287,6 +289,17 @@ describe('requests', () => {
       local _, bomb = requests.get(UP .. "/gzip-bomb")
       return { res:json().zipped, res.headers["content-encoding"], raw.body:byte(1), raw.body:byte(2), bomb.code }`);
     assert.deepEqual(r, [true, 'gzip', 0x1f, 0x8b, 'response_too_large']);
+  });
+
+  it('an unknown content-encoding leaves the body as sent, even one named like an object property', async () => {
+    const r = await run(`
+      local out = {}
+      for _, e in ipairs({ "toString", "__proto__", "constructor", "zstd" }) do
+        local res, err = requests.get(UP .. "/odd-encoding?e=" .. e)
+        out[#out + 1] = res and res.body or tostring(err)
+      end
+      return out`);
+    assert.deepEqual(r, ['plain bytes', 'plain bytes', 'plain bytes', 'plain bytes']);
   });
 
   it('follows redirects for GET (up to 5); follow_redirects=false returns the 3xx', async () => {
