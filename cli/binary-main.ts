@@ -16,6 +16,7 @@ import { APP_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET, BuildInfo, EmbeddedAp
 import { addRuntimeCommands, runIfWorker, RuntimeEntry } from './runtime-commands';
 import { newProgram, runProgram } from './program';
 import { reportError } from './report';
+import { byName } from '../core/order';
 
 function asset(key: string): Buffer {
   // A view on the executable's mapped memory: read it, never write into it.
@@ -68,7 +69,7 @@ function addInfoCommands(program: Command, info: BuildInfo, features: FeatureDef
       if (opts.json) return print(JSON.stringify({ distro: info.distro, features: names }) + '\n');
       if (features.length === 0) return print('(core only: no features)\n');
       const width = Math.max(...names.map((n) => n.length));
-      print([...features].sort((a, b) => a.name.localeCompare(b.name)).map((f) => `${f.name.padEnd(width)}  ${f.description}`).join('\n') + '\n');
+      print([...features].sort(byName).map((f) => `${f.name.padEnd(width)}  ${f.description}`).join('\n') + '\n');
     });
 
   program.command('version')

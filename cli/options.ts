@@ -7,6 +7,7 @@ import { RedoxError } from '../core/errors';
 import { FeatureDefinition } from '../core/feature';
 import { FeatureRunSettings } from '../core/runtime/launch';
 import { LIMIT_SPECS, Limits } from '../core/runtime/limits';
+import { byName } from '../core/order';
 
 /** A comma-separated list flag, repeatable (--features a,b --features c). It takes exactly one
  *  value per flag, so the word after it (the app, the script) is never swallowed. */
@@ -85,7 +86,7 @@ export function limitValues(opts: Record<string, any>): Partial<Record<keyof Lim
 export function featureSettingOptions(cmd: Command, features: FeatureDefinition[]): Command {
   cmd.option('--data-dir <dir>', 'the folder features keep their files in; paths Lua gives (databases) resolve inside it [env: REDOX_DATA_DIR, default: the app\'s folder]');
   const seen = new Set<string>();
-  for (const f of [...features].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const f of [...features].sort(byName)) {
     for (const s of Object.values(f.settings ?? {})) {
       if (seen.has(s.flag)) continue;
       seen.add(s.flag);

@@ -2,9 +2,10 @@
 // require() its dependencies.
 import type { FeatureDefinition } from '../feature';
 import { RedoxError } from '../errors';
+import { byName } from '../order';
 
 export function orderForInstall(features: FeatureDefinition[]): FeatureDefinition[] {
-  const byName = new Map(features.map((f) => [f.name, f]));
+  const named = new Map(features.map((f) => [f.name, f]));
   const ordered: FeatureDefinition[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (f: FeatureDefinition, chain: string[]) => {
@@ -15,16 +16,16 @@ export function orderForInstall(features: FeatureDefinition[]): FeatureDefinitio
     }
     state.set(f.name, 'visiting');
     for (const dep of f.requires ?? []) {
-      const d = byName.get(dep);
+      const d = named.get(dep);
       if (!d) {
         throw new RedoxError('REDOX_FEATURE_INVALID', `feature "${f.name}" requires "${dep}", which is not in this set`,
-          `add it: --features ${[...byName.keys(), dep].sort().join(',')}`);
+          `add it: --features ${[...named.keys(), dep].sort().join(',')}`);
       }
       visit(d, [...chain, f.name]);
     }
     state.set(f.name, 'done');
     ordered.push(f);
   };
-  for (const f of [...features].sort((a, b) => a.name.localeCompare(b.name))) visit(f, []);
+  for (const f of [...features].sort(byName)) visit(f, []);
   return ordered;
 }

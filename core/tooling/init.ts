@@ -6,6 +6,7 @@ import { RedoxError } from '../errors';
 import { projectRoot } from './catalogue/packages';
 import { allDeclarations, coreDeclaration, featureDeclarations } from './typescript/declarations';
 import { renderLuaMetaCached } from './typescript/luals-cache';
+import { byName } from '../order';
 
 export const TEMPLATES = ['lua', 'typescript'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
@@ -58,7 +59,7 @@ export function renderTemplate(template: TemplateName, values: TemplateValues, r
   const files = new Map<string, string | Buffer>();
   const base = path.join(root, 'templates', template);
   const walk = (dir: string, rel: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort(byName)) {
       const src = path.join(dir, entry.name);
       const out = rel ? `${rel}/${targetName(entry.name)}` : targetName(entry.name);
       if (entry.isDirectory()) walk(src, out);

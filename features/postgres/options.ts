@@ -85,6 +85,6 @@ export function readSettings(first: LuaValue, second: LuaValue): Settings {
     config.ssl = typeof ssl === 'boolean' ? ssl : { rejectUnauthorized: (ssl as { reject_unauthorized?: boolean }).reject_unauthorized !== false };
   }
   const target = `${host}:${port}/${database}`;
-  const key = JSON.stringify(Object.entries(opts).sort(([a], [b]) => a.localeCompare(b)));
+  const key = JSON.stringify(Object.entries(opts).sort(([a], [b]) => (a < b ? -1 : 1)));
   return { config, target, key, max, connectTimeoutSeconds: (config.connectionTimeoutMillis ?? 0) / 1000 };
 }

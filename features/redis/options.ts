@@ -83,7 +83,7 @@ export function readSettings(first: LuaValue, second: LuaValue): Settings {
     url: opts.url as string | undefined,
     options,
     target: `${host}:${port}/${db}`,
-    key: JSON.stringify(Object.entries(opts).sort(([a], [b]) => a.localeCompare(b))),
+    key: JSON.stringify(Object.entries(opts).sort(([a], [b]) => (a < b ? -1 : 1))),
     timeoutSeconds: (options.commandTimeout ?? 0) / 1000,
   };
 }

@@ -15,6 +15,7 @@ import { FeatureCost } from './manifest';
 import { attribute, bundledPackages, JsAttribution, metafilePath } from './metafile';
 import type { Plan, Target } from './plan';
 import { APP_ASSET, EmbeddedAsset, featureAssetKey, LUA_CHUNKS_ASSET, WASM_ASSET } from '../../runtime/sea/embedded';
+import { byText } from '../../order';
 
 function packageRoot(name: string, from: string[]): string {
   try {
@@ -74,7 +75,7 @@ export function gatherAssets(plan: Plan, target: Target, meta: Metafile, roots: 
   for (const name of target.features) {
     const local = plan.locals.find((l) => l.name === name);
     let bytes = 0;
-    for (const [asset, spec] of Object.entries(plan.catalogue.features.get(name)!.assets).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [asset, spec] of Object.entries(plan.catalogue.features.get(name)!.assets).sort(([a], [b]) => byText(a, b))) {
       const a = fileAsset(addonFiles[asset] ?? assetFile(plan.root, name, asset, spec, local?.dir));
       assets[featureAssetKey(asset)] = a;
       bytes += a.bytes;

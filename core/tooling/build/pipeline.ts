@@ -21,6 +21,7 @@ import { checkInjectedPe, smokeTest } from './smoke';
 import { formatBytes, SizesReport, writeFolderReports } from './sizes';
 import { writeAtomic } from '../write-atomic';
 import { buildImage, ImageResult } from './image';
+import { byText } from '../../order';
 
 export type BuildEvent =
   | { kind: 'plan'; outDir: string; targets: Target[]; node: string }
@@ -94,8 +95,8 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
     features: target.features,
     catalogue: [...plan.catalogue.features.keys()].sort(),
     node: { version: plan.base.version, platform: plan.base.platform, arch: plan.base.arch },
-    packages: Object.fromEntries(Object.entries(packages).sort(([a], [b]) => a.localeCompare(b))),
-    assets: Object.fromEntries(Object.entries(assets).sort(([a], [b]) => a.localeCompare(b)).map(([k, a]) => [k, { sha256: a.sha256, bytes: a.bytes }])),
+    packages: Object.fromEntries(Object.entries(packages).sort(([a], [b]) => byText(a, b))),
+    assets: Object.fromEntries(Object.entries(assets).sort(([a], [b]) => byText(a, b)).map(([k, a]) => [k, { sha256: a.sha256, bytes: a.bytes }])),
     app: plan.app ? { main: plan.app.main, attr: plan.app.attr, files: Object.keys(plan.app.files) } : null,
     static: plan.static ? { files: plan.static.files, bytes: plan.static.bytes } : null,
   };

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BuildManifest, FeatureCost, MANIFEST_SUFFIX } from './manifest';
 import { writeAtomic } from '../write-atomic';
+import { byText } from '../../order';
 
 export interface SizeEntry {
   name: string;
@@ -106,7 +107,7 @@ export function renderSizesMarkdown(report: SizesReport): string {
 }
 
 export function renderChecksums(manifests: BuildManifest[]): string {
-  return [...manifests].sort((a, b) => a.file.localeCompare(b.file)).map((m) => `${m.sha256}  ${m.file}\n`).join('');
+  return [...manifests].sort((a, b) => byText(a.file, b.file)).map((m) => `${m.sha256}  ${m.file}\n`).join('');
 }
 
 /** Rewrites SHA256SUMS, sizes.json and sizes.md for every binary in `dir`. */
