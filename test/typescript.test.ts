@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 import * as ts from 'typescript';
 import { compileApp } from '../core/tooling/typescript/compile';
+import { compileAppCached } from '../core/tooling/typescript/compile-cache';
 import { compiledAppSource } from '../core/tooling/dev/target';
 import { coreDeclaration, featureDeclarations } from '../core/tooling/typescript/declarations';
 import { renderLuaMeta } from '../core/tooling/typescript/luals';
@@ -114,23 +115,29 @@ describe('compile cache', () => {
       'lib/greet.ts': 'export function greet(name: string): string {\n  return `hello ${name}`;\n}\n',
     });
     const env = { REDOX_BUILD_CACHE: tempDir() };
-    const compile = async () => {
-      const r = await redox(['compile', 'app.ts'], dir, env);
-      assert.equal(r.code, 0, r.stderr);
-      return { cached: r.stdout.includes('from the compile cache'), lua: fs.readFileSync(path.join(dir, 'app.lua'), 'utf8') };
+    // The cache's rules are checked in this process, on the function `compile`, `run`, `serve`
+    // and `build` all call (each real compile in a CLI process would load TypeScript again);
+    // the commands themselves are checked on its answers below.
+    const compile = (extra: Record<string, string> = {}) => {
+      const c = withEnv({ ...env, ...extra }, () => compileAppCached(path.join(dir, 'app.ts'), { cwd: dir }));
+      return { lua: c.lua, cached: c.cached === true };
     };
-    const first = await compile();
+    const first = compile();
     assert.equal(first.cached, false);
-    const second = await compile();
+    const second = compile();
     assert.equal(second.cached, true);
     assert.equal(second.lua, first.lua);
-    // `redox run` uses the same cache.
+    // `redox compile` and `redox run` answer from the same cache.
+    const cli = await redox(['compile', 'app.ts'], dir, env);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /compiled 2 files to app\.lua in \d+ ms \(unchanged: from the compile cache\)/);
+    assert.equal(fs.readFileSync(path.join(dir, 'app.lua'), 'utf8'), first.lua);
     const run = await redox(['run', 'app.ts'], dir, env);
     assert.equal(run.stdout, 'hello ada\n', run.stderr);
 
     // An imported file changes: a real compile, with the change in it.
     fs.writeFileSync(path.join(dir, 'lib/greet.ts'), 'export function greet(name: string): string {\n  return `hi ${name}`;\n}\n');
-    const changed = await compile();
+    const changed = compile();
     assert.equal(changed.cached, false);
     assert.match(changed.lua, /"hi "/);
 
@@ -140,19 +147,29 @@ describe('compile cache', () => {
     fs.writeFileSync(path.join(dir, 'app.ts'), good + 'const n: number = "x";\n');
     const entries = () => fs.readdirSync(path.join(env.REDOX_BUILD_CACHE, 'typescript')).sort();
     const kept = entries();
-    const bad = await redox(['compile', 'app.ts'], dir, env);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /app\.ts:3:7 - error TS2322/);
+    assert.throws(() => compile(), (err: unknown) => isRedoxError(err) && err.code === 'REDOX_COMPILE' && /app\.ts:3:7 - error TS2322/.test(err.message));
     assert.deepEqual(entries(), kept, 'nothing was added to the cache for the failed compile');
     fs.writeFileSync(path.join(dir, 'app.ts'), good);
-    assert.equal((await compile()).cached, true);
+    assert.equal(compile().cached, true);
 
     // REDOX_COMPILE_CACHE=0: always compiled.
-    const off = await redox(['compile', 'app.ts'], dir, { ...env, REDOX_COMPILE_CACHE: '0' });
-    assert.equal(off.code, 0, off.stderr);
-    assert.doesNotMatch(off.stdout, /compile cache/);
+    assert.equal(compile({ REDOX_COMPILE_CACHE: '0' }).cached, false);
   });
 });
+
+/** Runs `fn` with these environment variables set, then restores them. */
+function withEnv<T>(vars: Record<string, string>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
 
 describe('runtime errors in TypeScript apps', () => {
   const dir = tempDir();

@@ -7,11 +7,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
-import { Note, obtainNode } from './node-cache';
+import { NodePackage, Note, obtainNode } from './node-cache';
 import { hashFile } from './file-bytes';
 import { fuseState } from './sea-fuse';
 import { DEFAULT_MAJOR, parseNodeVersion, VersionSpec } from './node-versions';
 import { isMachine, machineTarget, parseTarget, runnerFor, stripTool, TargetSpec, TARGETS } from './targets';
+import { writeAtomic } from '../write-atomic';
 
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -63,6 +64,27 @@ function probe(file: string): Probed | string {
     if (e.code === 'ENOEXEC') return 'it is not a program for this machine';
     return 'running it as node failed' + (e.stderr ? `: ${String(e.stderr).trim().split('\n')[0]}` : '');
   }
+}
+
+/** probe() of a cached registry package, remembered beside its entry under the binary's sha256
+ *  (which the cache has just checked): a build then starts no Node just to ask its version. */
+function probeCached(pkg: NodePackage): Probed | string {
+  const stamp = `${pkg.dir}.probe.json`;
+  try {
+    const saved = JSON.parse(fs.readFileSync(stamp, 'utf8')) as { sha256?: string; probed?: Probed };
+    if (saved.sha256 === pkg.sha256 && saved.probed) return saved.probed;
+  } catch {
+    // not probed yet
+  }
+  const info = probe(pkg.binary);
+  if (typeof info !== 'string') {
+    try {
+      writeAtomic(stamp, JSON.stringify({ sha256: pkg.sha256, probed: info }));
+    } catch {
+      // a stamp that cannot be written only costs the next build a probe
+    }
+  }
+  return info;
 }
 
 /** Checks a base this machine can run (--node PATH, host). */
@@ -128,13 +150,14 @@ export async function resolveBase(request: BaseRequest, note: Note): Promise<Bas
   }
   const pkg = await obtainNode(target, spec, note);
   const label = `${pkg.pkg}@${pkg.version}`;
-  let blobNode = pkg.binary;
+  let blobPkg = pkg;
   if (!isMachine(target!)) {
     const here = machineTarget();
     if (!here) throw new RedoxError('REDOX_BUILD_TARGET', `building for ${target!.name} needs Node ${pkg.version} for this machine to generate the SEA blob, and the registry has no package for ${process.platform}-${process.arch}`, 'build on Linux or Windows (x64 or arm64)');
-    blobNode = (await obtainNode(TARGETS[here], { kind: 'exact', version: pkg.version }, note)).binary;
+    blobPkg = await obtainNode(TARGETS[here], { kind: 'exact', version: pkg.version }, note);
   }
-  const info = probe(blobNode);
+  const blobNode = blobPkg.binary;
+  const info = probeCached(blobPkg);
   if (typeof info === 'string') fail(`${label} does not run here (${info})`, 'delete the build cache folder and retry');
   if (info.version !== `v${pkg.version}`) fail(`${label} reports ${info.version}`, 'delete the build cache folder and retry');
   // Linux builds check the fuse as they inject (elf-inject.ts), without reading the base twice.
