@@ -10,7 +10,7 @@ import os from 'node:os';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Metafile } from 'esbuild';
-import { listeningUrl, ROOT, sha256File, spawnRedox, Spawned, tempDir } from './support/harness';
+import { listeningUrl, placeBinary, ROOT, sha256File, spawnRedox, Spawned, tempDir } from './support/harness';
 import { startPostgres, startRedis } from './support/servers';
 import { builtFixture } from './support/binaries';
 import { loadCatalogue, distroFeatures } from '../core/tooling/catalogue/catalogue';
@@ -53,12 +53,11 @@ async function mustBuild(args: string[], cwd = TMP): Promise<string> {
   return r.stdout;
 }
 
-/** A copy of the binary alone in a fresh folder, with the given extra files. */
+/** The binary alone in a fresh folder, with the given extra files. */
 function isolate(binary: string, files: Record<string, string> = {}): { dir: string; bin: string } {
   const dir = scratch('isolated-');
   const bin = path.join(dir, path.basename(binary));
-  fs.copyFileSync(binary, bin);
-  fs.chmodSync(bin, 0o755);
+  placeBinary(binary, bin);
   write(dir, files);
   return { dir, bin };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as ts from 'typescript';
 import { compilerOptions } from '../core/tooling/typescript/compile';
 import { featureDeclarations } from '../core/tooling/typescript/declarations';
-import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
+import { listeningUrl, placeBinary, spawnRedox, Spawned, tempDir } from './support/harness';
 
 async function redox(args: string[], cwd: string) {
   const p = spawnRedox(args, { cwd, env: { NO_COLOR: '1' } });
@@ -117,8 +117,7 @@ for (const t of TEMPLATES) {
       else assert.equal(manifest.app.main, 'app.lua');
       const alone = tempDir();
       const bin = path.join(alone, 'redox-web');
-      fs.copyFileSync(path.join(out, 'redox-web'), bin);
-      fs.chmodSync(bin, 0o755);
+      placeBinary(path.join(out, 'redox-web'), bin);
       await serving(spawnRedox(['--port', '0'], { cwd: alone, bin: [bin] }), (url) => callRoutes(url, 'svc'));
     });
   });

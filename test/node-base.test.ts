@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { listeningUrl, readBytes, sha256File, spawnRedox, Spawned, tempDir } from './support/harness';
+import { listeningUrl, placeBinary, readBytes, sha256File, spawnRedox, Spawned, tempDir } from './support/harness';
 import { builtFixture } from './support/binaries';
 import { BuildManifest } from '../core/tooling/build/manifest';
 import { seaBlobResource } from '../core/tooling/build/pe';
@@ -53,8 +53,7 @@ const built: Record<string, BuildManifest & { path: string }> = {};
 function runIsolated(m: { file: string; path: string }, args: string[], runner: string[] = []): Spawned {
   const dir = fs.mkdtempSync(path.join(TMP, 'isolated-'));
   const name = m.file;
-  fs.copyFileSync(m.path, path.join(dir, name));
-  fs.chmodSync(path.join(dir, name), 0o755);
+  placeBinary(m.path, path.join(dir, name));
   fs.writeFileSync(path.join(dir, 'app.lua'), APP);
   return spawnRedox(args, { cwd: dir, bin: ['env', '-i', `REDOX_CACHE_DIR=${path.join(dir, 'cache')}`, ...runner, `./${name}`] });
 }

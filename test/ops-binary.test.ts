@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildImage, IMAGE_UID } from '../core/tooling/build/image';
-import { httpGet, listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
+import { httpGet, listeningUrl, placeBinary, spawnRedox, Spawned, tempDir } from './support/harness';
 import { freePort, until } from './support/ports';
 
 const TMP = tempDir('redox-ops-bin-');
@@ -58,8 +58,7 @@ describe('a built web binary under a real Prometheus', { timeout: 180_000 }, () 
     // Run from an empty folder with nothing but the binary.
     const run = path.join(TMP, 'run');
     fs.mkdirSync(run);
-    fs.copyFileSync(path.join(TMP, 'dist', BIN), path.join(run, BIN));
-    fs.chmodSync(path.join(run, BIN), 0o755);
+    placeBinary(path.join(TMP, 'dist', BIN), path.join(run, BIN));
     const admin = await freePort();
     const server = spawnRedox(['--port', '0', '--workers', '2', '--admin-port', String(admin)], { cwd: run, bin: [path.join(run, BIN)] });
     children.push(server);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
+import { listeningUrl, placeBinary, spawnRedox, Spawned, tempDir } from './support/harness';
 import { BuildManifest } from '../core/tooling/build/manifest';
 
 const skip = process.platform === 'win32' ? 'needs a POSIX shell (env -i)' : false;
@@ -30,7 +30,7 @@ before(async () => {
   const dir = path.join(TMP, 'run');
   fs.mkdirSync(dir);
   binary = path.join(dir, 'site');
-  fs.copyFileSync(path.join(TMP, 'dist', 'site'), binary);
+  placeBinary(path.join(TMP, 'dist', 'site'), binary);
   fs.rmSync(path.join(TMP, 'dist'), { recursive: true, force: true });
   fs.rmSync(SRC, { recursive: true, force: true });
 });

@@ -1,14 +1,11 @@
 // Real binaries built once per test run and shared by every test (and test file) that needs the
-// same one: a cache keyed by the build's inputs (the CLI arguments, the project files, the
-// sources and packages that go into a binary, the Node that runs the build). `npm test` gives
-// the whole run one cache folder (REDOX_TEST_BINARIES, deleted at the end); a test file run
-// alone gets a private one, deleted when it exits. Concurrent test files take a lock per entry:
-// one builds, the others wait for its result.
+// same one (run-fixtures.ts), keyed by the build's inputs: the CLI arguments, the project files,
+// the sources and packages that go into a binary, the Node that runs the build.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ROOT, spawnRedox } from './harness';
+import { runFixture } from './run-fixtures';
 
 export interface BuildSpec {
   /** `redox build` arguments, without --out (the cache chooses it). */
@@ -22,22 +19,6 @@ export interface BuiltFixture {
   project: string;
   /** The output folder: the binaries, their manifests and metafiles, the reports. */
   out: string;
-}
-
-let privateRoot: string | undefined;
-
-function cacheRoot(): string {
-  const shared = process.env.REDOX_TEST_BINARIES;
-  if (shared) {
-    fs.mkdirSync(shared, { recursive: true });
-    return shared;
-  }
-  if (!privateRoot) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-test-binaries-'));
-    privateRoot = dir;
-    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  }
-  return privateRoot;
 }
 
 let sourcesDigest: string | undefined;
@@ -63,55 +44,21 @@ export function fixtureKey(spec: BuildSpec): string {
   return crypto.createHash('sha256').update(inputsDigest()).update(JSON.stringify([spec.args, Object.entries(spec.files ?? {}).sort()])).digest('hex').slice(0, 24);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The binaries `redox build <args>` makes in a project with `files`, built at most once per run. */
 export async function builtFixture(spec: BuildSpec): Promise<BuiltFixture> {
-  const entry = path.join(cacheRoot(), fixtureKey(spec));
-  const lock = entry + '.lock';
-  const result = { project: path.join(entry, 'project'), out: path.join(entry, 'out') };
-  for (;;) {
-    if (fs.existsSync(path.join(entry, 'done'))) return result;
-    try {
-      fs.mkdirSync(lock);
-    } catch {
-      // Someone else builds it; take over only if that process is gone.
-      let owner = 0;
-      try {
-        owner = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8')) || 0;
-      } catch {
-        // not written yet, or already released
-      }
-      if (owner && !alive(owner)) fs.rmSync(lock, { recursive: true, force: true });
-      await pause(200);
-      continue;
+  const entry = await runFixture(fixtureKey(spec), async (dir) => {
+    const project = path.join(dir, 'project');
+    for (const [name, text] of Object.entries(spec.files ?? {})) {
+      fs.mkdirSync(path.dirname(path.join(project, name)), { recursive: true });
+      fs.writeFileSync(path.join(project, name), text);
     }
-    try {
-      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      fs.rmSync(entry, { recursive: true, force: true });
-      for (const [name, text] of Object.entries(spec.files ?? {})) {
-        fs.mkdirSync(path.dirname(path.join(result.project, name)), { recursive: true });
-        fs.writeFileSync(path.join(result.project, name), text);
-      }
-      fs.mkdirSync(result.project, { recursive: true });
-      const p = spawnRedox(['build', ...spec.args, '--out', result.out], { cwd: result.project, env: { NO_COLOR: '1' } });
-      const code = await p.exited;
-      // Each build's step timings, for measuring the suite (see docs on the test suite).
-      if (process.env.REDOX_TEST_BUILD_LOG) fs.appendFileSync(process.env.REDOX_TEST_BUILD_LOG, `== redox build ${spec.args.join(' ')}\n${p.stderr()}${p.stdout()}`);
-      if (code !== 0) throw new Error(`redox build ${spec.args.join(' ')} failed (${code}):\n${p.stderr()}\n${p.stdout()}`);
-      fs.writeFileSync(path.join(entry, 'done'), '');
-      return result;
-    } finally {
-      fs.rmSync(lock, { recursive: true, force: true });
-    }
-  }
+    fs.mkdirSync(project, { recursive: true });
+    const out = path.join(dir, 'out');
+    const p = spawnRedox(['build', ...spec.args, '--out', out], { cwd: project, env: { NO_COLOR: '1' } });
+    const code = await p.exited;
+    // Each build's step timings, for measuring the suite (see docs on the test suite).
+    if (process.env.REDOX_TEST_BUILD_LOG) fs.appendFileSync(process.env.REDOX_TEST_BUILD_LOG, `== redox build ${spec.args.join(' ')}\n${p.stderr()}${p.stdout()}`);
+    if (code !== 0) throw new Error(`redox build ${spec.args.join(' ')} failed (${code}):\n${p.stderr()}\n${p.stdout()}`);
+  });
+  return { project: path.join(entry, 'project'), out: path.join(entry, 'out') };
 }

@@ -54,6 +54,17 @@ export function readBytes(file: string, position: number, length: number): Buffe
   }
 }
 
+/** A built binary put in another folder without copying its ~100 MB: a hard link to the same
+ *  file (tests run binaries, they never write into them), a copy across file systems. */
+export function placeBinary(from: string, to: string): void {
+  try {
+    fs.linkSync(from, to);
+  } catch {
+    fs.copyFileSync(from, to);
+  }
+  fs.chmodSync(to, 0o755);
+}
+
 /** Folders tempDir made in this process: removed when it exits, whatever its tests did (a test
  *  file left about a hundred behind per run before). */
 const madeDirs: string[] = [];
