@@ -8,7 +8,7 @@ import path from 'node:path';
 import { RedoxError } from '../../errors';
 import { gatherAssets, sha256 } from './assets';
 import { hashFile } from './file-bytes';
-import { bundleEntry } from './bundle';
+import { bundleEntryCached } from './bundle-cache';
 import { EntryFeature, renderEntry } from './entry';
 import { BuildManifest, MANIFEST_SUFFIX, METAFILE_SUFFIX } from './manifest';
 import { metafilePath } from './metafile';
@@ -69,7 +69,7 @@ async function buildTarget(plan: Plan, target: Target, workRoot: string, progres
   const { entry, roots } = entryFeatures(plan, target);
   const source = await step('entry', () => renderEntry(entry), () => `${target.features.length} feature(s)`);
   fs.writeFileSync(path.join(work, 'redox-entry.ts'), source);
-  const bundle = await step('bundle', () => bundleEntry(plan.root, source), (b) => formatBytes(b.code.length));
+  const bundle = await step('bundle', () => bundleEntryCached(plan.root, source), (b) => `${formatBytes(b.code.length)}${b.cached ? ' (unchanged: from the build cache)' : ''}`);
   const bundleFile = path.join(work, 'bundle.js');
   fs.writeFileSync(bundleFile, bundle.code);
 
