@@ -340,7 +340,7 @@ test('tree shaking: left-out features leave no code or addon behind (metafile an
   assert.ok(custom.sizes.features.uuid.js > 0 && custom.sizes.features.uuid.assets === 0);
 });
 
-test('--all-distros: sizes.json covers every distro and matches SHA256SUMS and the files', { skip }, async () => {
+test('--all-distros: sizes.json covers every distro and matches SHA256SUMS and the files; every binary has its Lua precompiled', { skip }, async () => {
   const catalogue = loadCatalogue(ROOT);
   const report = JSON.parse(fs.readFileSync(path.join(ALL, 'sizes.json'), 'utf8')) as SizesReport;
   assert.deepEqual(report.binaries.map((b) => b.distro).sort(), [...catalogue.distros.keys()].sort());
@@ -358,6 +358,8 @@ test('--all-distros: sizes.json covers every distro and matches SHA256SUMS and t
     assert.equal(b.deltaVsMinimal, b.bytes - minimal.bytes);
     assert.ok(b.bundleBytes > 0 && b.assetBytes > 0 && b.node.bytes > 0);
     assert.ok(b.budget && b.bytes <= b.budget.bytes, `${b.name} within its budget`);
+    // Built side by side, each still boots a VM of its own to precompile its Lua.
+    assert.ok(manifest(ALL, b.name).assets['redox/lua-chunks.json'], `${b.name}: precompiled Lua embedded`);
   }
   const md = fs.readFileSync(path.join(ALL, 'sizes.md'), 'utf8');
   for (const b of report.binaries) assert.match(md, new RegExp(`^\\| ${b.name} \\| ${b.distro} \\|`, 'm'));

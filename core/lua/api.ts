@@ -91,6 +91,9 @@ class FastInvoke {
   };
 }
 
+/** The load in progress, if any (see LuaApi.load). */
+let loading: Promise<unknown> = Promise.resolve();
+
 /** One wasm instance hosting one Lua state, with helpers that move strings in and out of the
  *  wasm heap as bytes. */
 export class LuaApi {
@@ -102,7 +105,16 @@ export class LuaApi {
   private readonly cstrings = new Map<string, number>();
   private readonly keys = new Map<string, number>();
 
-  static async load(wasmPath: string): Promise<LuaApi> {
+  /** Loads one at a time: the capture below swaps the process-wide WebAssembly.instantiate, and
+   *  two loads interleaved at its await bound one instance's invoke_vii to the other's exports
+   *  (memory faults and aborts when several VMs booted at once, as a multi-distro build does). */
+  static load(wasmPath: string): Promise<LuaApi> {
+    const loaded = loading.then(() => LuaApi.loadAlone(wasmPath));
+    loading = loaded.catch(() => undefined);
+    return loaded;
+  }
+
+  private static async loadAlone(wasmPath: string): Promise<LuaApi> {
     applyWasmTiering();
     // wasmoon's build wraps every export in an assertion shim (~15% of a request's CPU).
     // Capture the instance's exports while it instantiates and call them directly.
