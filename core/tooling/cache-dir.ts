@@ -1,8 +1,16 @@
 // The user's cache folder for Redox's build and development tools (Node bases, compiled addons,
 // compiled TypeScript): REDOX_BUILD_CACHE, else $XDG_CACHE_HOME/redox or ~/.cache/redox;
-// %LOCALAPPDATA%\redox\cache on Windows; ~/Library/Caches/redox on macOS.
+// %LOCALAPPDATA%\redox\cache on Windows; ~/Library/Caches/redox on macOS. And the one switch
+// (REDOX_COMPILE_CACHE) for the caches in it that only save time.
 import os from 'node:os';
 import path from 'node:path';
+
+/** Whether the caches of results that only save time are used: compiled TypeScript, LuaLS
+ *  annotations, build bundles, precompiled dev Lua. REDOX_COMPILE_CACHE=0 (or false, no, off)
+ *  turns them all off. */
+export function cachesEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !['0', 'false', 'no', 'off'].includes((env.REDOX_COMPILE_CACHE ?? '').toLowerCase());
+}
 
 export function buildCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.REDOX_BUILD_CACHE) return path.resolve(env.REDOX_BUILD_CACHE);

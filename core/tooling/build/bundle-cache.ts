@@ -8,12 +8,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Metafile } from 'esbuild';
-import { buildCacheDir } from '../cache-dir';
+import { buildCacheDir, cachesEnabled } from '../cache-dir';
 import { KeyedCache } from '../keyed-cache';
-import { compileCacheEnabled } from '../typescript/compile-cache';
 import { packageVersion } from '../catalogue/packages';
 import { Bundle, bundleEntry } from './bundle';
 import { ENTRY_FILE } from './entry';
+import { hashFile } from './file-bytes';
 
 const FORMAT = 1;
 const MAX_ENTRIES = 50;
@@ -29,8 +29,6 @@ const isCachedBundle = (e: unknown): e is CachedBundle => {
   const c = e as CachedBundle | null;
   return typeof c?.code === 'string' && typeof c.inputs === 'object' && c.inputs !== null && typeof c.metafile?.inputs === 'object';
 };
-
-const sha256 = (data: Buffer | string) => crypto.createHash('sha256').update(data).digest('hex');
 
 function readOrEmpty(file: string): Buffer | string {
   try {
@@ -50,21 +48,16 @@ function bundleKey(root: string, entrySource: string): string {
 }
 
 function unchanged(root: string, inputs: Record<string, string>): boolean {
-  for (const [file, digest] of Object.entries(inputs)) {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(path.resolve(root, file));
-    } catch {
-      return false;
-    }
-    if (sha256(data) !== digest) return false;
+  try {
+    return Object.entries(inputs).every(([file, digest]) => hashFile(path.resolve(root, file)) === digest);
+  } catch {
+    return false; // an input is gone
   }
-  return true;
 }
 
 /** bundleEntry, answered from the cache when nothing it read has changed. */
 export async function bundleEntryCached(root: string, entrySource: string): Promise<Bundle & { cached: boolean }> {
-  if (!compileCacheEnabled()) return { ...(await bundleEntry(root, entrySource)), cached: false };
+  if (!cachesEnabled()) return { ...(await bundleEntry(root, entrySource)), cached: false };
   const cache = new KeyedCache(path.join(buildCacheDir(), 'bundles'), MAX_ENTRIES, isCachedBundle);
   const key = bundleKey(root, entrySource);
   const hit = cache.read(key);
@@ -75,7 +68,7 @@ export async function bundleEntryCached(root: string, entrySource: string): Prom
     // The entry itself comes from stdin (it is part of the key); plugin namespaces are not files.
     if (file === ENTRY_FILE || /^[\w-]+:/.test(file)) continue;
     try {
-      inputs[file] = sha256(fs.readFileSync(path.resolve(root, file)));
+      inputs[file] = hashFile(path.resolve(root, file));
     } catch {
       return { ...bundle, cached: false }; // an input that cannot be read again: keep nothing
     }

@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChunkStore } from '../../lua/chunks';
-import { buildCacheDir } from '../cache-dir';
+import { buildCacheDir, cachesEnabled } from '../cache-dir';
 import { luaWasmSha256 } from '../catalogue/packages';
-import { compileCacheEnabled } from '../typescript/compile-cache';
 import { writeAtomic } from '../write-atomic';
 
 // Chunks kept: several checkouts or versions of Redox may share the cache.
@@ -18,7 +17,7 @@ let store: ChunkStore | undefined;
 
 /** This process's store: one per process, shared by all its VMs. */
 export function devChunkStore(): ChunkStore | undefined {
-  if (!compileCacheEnabled()) return undefined;
+  if (!cachesEnabled()) return undefined;
   if (store) return store;
   const wasm = luaWasmSha256();
   const file = path.join(buildCacheDir(), 'lua-chunks', `${wasm.slice(0, 16)}.json`);

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildCacheDir } from '../cache-dir';
+import { buildCacheDir, cachesEnabled } from '../cache-dir';
 import { KeyedCache } from '../keyed-cache';
 import { packageVersion } from '../catalogue/packages';
 import type { LuaModule } from './bundle';
@@ -29,10 +29,6 @@ const MAX_FILES = 2000;
 const MAX_BYTES = 20 * 1024 * 1024;
 // Entries kept; the oldest go first.
 const MAX_ENTRIES = 200;
-
-export function compileCacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return !['0', 'false', 'no', 'off'].includes((env.REDOX_COMPILE_CACHE ?? '').toLowerCase());
-}
 
 /** The TypeScript files under `dir` (not node_modules or dot folders), or null when there are too many. */
 function sourceFiles(dir: string): string[] | null {
@@ -106,7 +102,7 @@ const compiles = () => new KeyedCache(path.join(buildCacheDir(), 'typescript'), 
 export function compileAppCached(file: string, options: CompileOptions = {}): CompiledApp {
   const entry = path.resolve(file);
   const rootDir = path.dirname(entry);
-  const key = compileCacheEnabled() && fs.existsSync(entry) ? compileKey(entry) : null;
+  const key = cachesEnabled() && fs.existsSync(entry) ? compileKey(entry) : null;
   const hit = key ? compiles().read(key) : null;
   if (hit) {
     return { lua: hit.lua, files: hit.files.map((f) => path.join(rootDir, f)), modules: hit.modules, cached: true };

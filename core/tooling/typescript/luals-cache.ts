@@ -5,10 +5,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildCacheDir } from '../cache-dir';
+import { buildCacheDir, cachesEnabled } from '../cache-dir';
 import { KeyedCache } from '../keyed-cache';
 import { packageVersion } from '../catalogue/packages';
-import { compileCacheEnabled } from './compile-cache';
 import type { MetaFile } from './luals';
 
 export interface DeclarationSource {
@@ -30,7 +29,7 @@ function render(sources: DeclarationSource[]): MetaFile[] {
 
 /** renderLuaMeta, answered from the cache when the declarations and the renderer are unchanged. */
 export function renderLuaMetaCached(sources: DeclarationSource[]): MetaFile[] {
-  if (!compileCacheEnabled()) return render(sources);
+  if (!cachesEnabled()) return render(sources);
   const renderer = path.join(__dirname, `luals${path.extname(__filename)}`);
   const key = crypto.createHash('sha256')
     .update(JSON.stringify({ format: FORMAT, typescript: packageVersion('typescript'), renderer: fs.readFileSync(renderer, 'utf8'), sources }))
