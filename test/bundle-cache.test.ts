@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleEntryCached } from '../core/tooling/build/bundle-cache';
 import { renderEntry } from '../core/tooling/build/entry';
-import { ROOT, tempDir } from './support/harness';
+import { ROOT, tempDir, withEnv } from './support/harness';
 
 const FEATURE = (answer: number) => `import { defineFeature, sync } from 'redox/feature';
 export default defineFeature({ install: () => ({ functions: { answer: sync(() => 'the answer is ${answer}') } }) });
@@ -18,9 +18,7 @@ test('a bundle is used again while every file esbuild read is unchanged, and mad
   fs.mkdirSync(path.dirname(feature));
   fs.writeFileSync(feature, FEATURE(41));
   const entry = renderEntry([{ name: 'answer', description: 'a number', requires: [], specifier: feature.replace(/\.ts$/, '') }]);
-  const saved = process.env.REDOX_BUILD_CACHE;
-  process.env.REDOX_BUILD_CACHE = path.join(dir, 'cache');
-  try {
+  await withEnv({ REDOX_BUILD_CACHE: path.join(dir, 'cache') }, async () => {
     const first = await bundleEntryCached(ROOT, entry);
     assert.equal(first.cached, false);
     assert.ok(first.code.includes('the answer is 41'));
@@ -42,11 +40,6 @@ test('a bundle is used again while every file esbuild read is unchanged, and mad
     assert.ok(!core.code.includes('the answer is'));
 
     // REDOX_COMPILE_CACHE=0: always bundled.
-    process.env.REDOX_COMPILE_CACHE = '0';
-    assert.equal((await bundleEntryCached(ROOT, entry)).cached, false);
-  } finally {
-    delete process.env.REDOX_COMPILE_CACHE;
-    if (saved === undefined) delete process.env.REDOX_BUILD_CACHE;
-    else process.env.REDOX_BUILD_CACHE = saved;
-  }
+    assert.equal((await withEnv({ REDOX_COMPILE_CACHE: '0' }, () => bundleEntryCached(ROOT, entry))).cached, false);
+  });
 });

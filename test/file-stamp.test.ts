@@ -1,5 +1,6 @@
 // The build cache's check of big files (core/tooling/build/file-stamp.ts): hashed once, then
 // trusted while size, modification time and inode are unchanged; any write means a new hash.
+// And what a cached Node base reports about itself, kept under its sha256 (node-base.ts).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -7,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './support/harness';
 import { matchesSha256 } from '../core/tooling/build/file-stamp';
+import { probeCached } from '../core/tooling/build/node-base';
 
 const TMP = tempDir('redox-file-stamp-');
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -54,4 +56,21 @@ test('a missing file or a wrong expectation is false, and no stamp is written fo
   fs.writeFileSync(file, 'x');
   assert.equal(matchesSha256(file, 'ab'.repeat(32)), false);
   assert.equal(fs.existsSync(file + '.verified'), false);
+});
+
+test('a registry base is asked its version once per sha256; the answer is read back, not asked again', () => {
+  // A cache entry whose binary is this Node (it answers `node -p` like a registry base does).
+  const pkg = { dir: path.join(TMP, 'node-x'), binary: process.execPath, sha256: 'a'.repeat(64) };
+  const stamp = `${pkg.dir}.probe.json`;
+  const first = probeCached(pkg);
+  assert.ok(typeof first !== 'string', String(first));
+  assert.equal(first.version, process.version);
+  assert.equal(first.abi, process.versions.modules);
+  // The answer on disk is what the next build uses: an edited one shows up as is.
+  const saved = JSON.parse(fs.readFileSync(stamp, 'utf8'));
+  assert.equal(saved.sha256, pkg.sha256);
+  fs.writeFileSync(stamp, JSON.stringify({ ...saved, probed: { ...saved.probed, version: 'v1.2.3' } }));
+  assert.equal((probeCached(pkg) as { version: string }).version, 'v1.2.3');
+  // Another binary (another sha256) is asked again.
+  assert.equal((probeCached({ ...pkg, sha256: 'b'.repeat(64) }) as { version: string }).version, process.version);
 });

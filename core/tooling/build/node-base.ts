@@ -68,7 +68,7 @@ function probe(file: string): Probed | string {
 
 /** probe() of a cached registry package, remembered beside its entry under the binary's sha256
  *  (which the cache has just checked): a build then starts no Node just to ask its version. */
-function probeCached(pkg: NodePackage): Probed | string {
+export function probeCached(pkg: Pick<NodePackage, 'dir' | 'binary' | 'sha256'>): Probed | string {
   const stamp = `${pkg.dir}.probe.json`;
   try {
     const saved = JSON.parse(fs.readFileSync(stamp, 'utf8')) as { sha256?: string; probed?: Probed };
