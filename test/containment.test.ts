@@ -5,8 +5,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
-import { listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
+import { httpGet, listeningUrl, spawnRedox, Spawned, tempDir } from './support/harness';
 import { RUNAWAY_APP, RUNAWAY_CASES, RunawayCase } from './support/runaways';
 import { builtFixture } from './support/binaries';
 import { Watchdog } from '../core/runtime/watchdog';
@@ -36,6 +37,9 @@ async function withTimeout<T>(what: string, p: Promise<T>, ms = HANG_GUARD_MS): 
     clearTimeout(timer!);
   }
 }
+
+/** A GET on `agent`'s sockets (hang-guarded). */
+const get = (url: string, agent: http.Agent) => withTimeout(url, httpGet(url, agent));
 
 function request(url: string, c: Pick<RunawayCase, 'path' | 'method' | 'body'>): Promise<{ status: number; id: string | null; text: string }> {
   return withTimeout(c.path, fetch(url + c.path, { method: c.method ?? 'GET', body: c.body }).then(async (r) => ({ status: r.status, id: r.headers.get('x-request-id'), text: await r.text() })));
@@ -106,6 +110,25 @@ function runawaySuite(name: string, launch: () => Launcher) {
         if (c.path === '/transaction') assert.equal((await request(url, { path: '/count' })).text, '0');
       });
     }
+
+    test('a forced stop in the middle of a batch: the requests after it in the batch are answered', async () => {
+      // Kept-alive sockets: a new connection is accepted one per event-loop turn, so only
+      // requests on open connections are read in the same turn and run as one batch.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
+      try {
+        await Promise.all(Array.from({ length: 6 }, () => get(url + '/ok', agent)));
+        const busy = get(url + '/busy', agent);
+        await new Promise((r) => setTimeout(r, 30));
+        // Read while /busy holds the loop: /gc runs first in the next batch, the /ok after it.
+        const runaway = get(url + '/gc', agent);
+        const rest = Array.from({ length: 4 }, () => get(url + '/ok', agent));
+        assert.deepEqual(await Promise.all(rest), Array(4).fill({ status: 200, body: 'ok' }));
+        assert.equal((await runaway).status, 503);
+        assert.deepEqual(await busy, { status: 200, body: 'busy' });
+      } finally {
+        agent.destroy();
+      }
+    });
 
     test('a forced stop is followed by a VM reboot that is logged with its duration', async () => {
       const rebooted = await logged(server, (e) => e.msg === 'Lua VM rebooted');

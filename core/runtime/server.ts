@@ -14,6 +14,7 @@ import { AnyRequest, AnyResponse, connectionCloser, createListener } from './htt
 import { StaticFiles, staticSegments } from './http/static-files';
 import { TlsMaterial } from './http/tls';
 import { Connections, watchConnections } from './connections';
+import { BatchItem, DispatchBatch } from './http/dispatch-batch';
 
 export interface ServerOptions {
   host: string;
@@ -76,6 +77,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
   if (limits.maxRequestsPerSocket > 0 && 'maxRequestsPerSocket' in server) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   const compress = options.compress !== false;
+  const batch = new DispatchBatch<HostResponse>();
 
   /** Frames and sends a response; every request ends here exactly once (in-flight count).
    *  With `method` (handler responses), the body may be compressed. */
@@ -115,27 +117,38 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   };
 
   /** One request from routing to the answer: a single object per request instead of closures;
-   *  `dispatch` is where the request enters the engine. */
-  class Exchange {
+   *  `run` is where the request enters the engine, from a batch (http/dispatch-batch.ts). */
+  class Exchange implements BatchItem<HostResponse> {
     constructor(
       readonly req: AnyRequest, readonly res: AnyResponse, readonly id: string,
       readonly method: string, readonly path: string, readonly query: string, readonly start: number,
       readonly rawHeaders: string[], readonly acceptEncoding: string | undefined,
     ) {}
 
-    dispatch(body: Buffer | undefined): void {
+    /** The request's body, read before it joins the batch. */
+    body: Buffer | undefined = undefined;
+
+    /** Runs the handler: the answer to send, or undefined when it is answered already (a
+     *  failure) or later (a handler that waits on the host answers from a promise). */
+    run(): HostResponse | undefined {
       let out: HostResponse | Promise<HostResponse>;
       try {
         // onDiscard: answered by the RecoveringEngine if a forced stop discards the VM.
         const options: RecoverableOptions = { deadline: Date.now() + limits.handlerTimeoutMs, onDiscard: this };
-        out = engine.serve({ method: this.method, path: this.path, query: this.query, rawHeaders: this.rawHeaders, body, id: this.id, socket: this.req.socket }, options);
+        out = engine.serve({ method: this.method, path: this.path, query: this.query, rawHeaders: this.rawHeaders, body: this.body, id: this.id, socket: this.req.socket }, options);
       } catch (err) {
         this.fail(err);
-        return;
+        return undefined;
       }
-      // Only a handler that waited on the host answers from a promise.
-      if (out instanceof Promise) out.then((o) => this.reply(o), (err) => this.fail(err));
-      else this.reply(out);
+      if (out instanceof Promise) {
+        out.then((o) => this.reply(o), (err) => this.fail(err));
+        return undefined;
+      }
+      return out;
+    }
+
+    send(out: HostResponse): void {
+      this.reply(out);
     }
 
     reply(out: HostResponse): void {
@@ -175,6 +188,8 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
         sendError(res, id, 503, 'request stopped: the Lua VM was restarted', ['connection', 'close']);
         res.on('finish', () => this.req.socket.destroySoon());
         logRequest(method, path, 503, start, id);
+        // The stop unwound the batch this request ran in: the rest of it still runs.
+        batch.resume();
         return;
       }
       if (err instanceof LuaTimeoutError) {
@@ -264,10 +279,10 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     const ex = new Exchange(req, res, id, method, path, query, start, raw, acceptEncoding);
     if (options.static && (method === 'GET' || method === 'HEAD') && serveStatic(options.static)) return;
     if (contentLength <= 0 && !chunked) {
-      ex.dispatch(undefined);
+      batch.add(ex);
       return;
     }
-    // A client that goes away while sending its body never reaches dispatch.
+    // A client that goes away while sending its body never joins a batch.
     let ended = false;
     res.on('close', () => {
       if (!ended) {
@@ -301,7 +316,8 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     req.on('end', () => {
       if (failed || ended) return;
       ended = true;
-      ex.dispatch(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      ex.body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      batch.add(ex);
     });
     req.on('error', () => {
       failed = true;
@@ -329,7 +345,7 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
         return true;
       }
       statics.serve(segments, req, res, { 'x-request-id': id }).then((status) => {
-        if (status === 0) return ex.dispatch(undefined);
+        if (status === 0) return batch.add(ex);
         // A streamed file is in flight until its response closes.
         if (res.writableFinished || res.destroyed) finish();
         else res.once('close', finish);
