@@ -15,6 +15,7 @@ import { StaticFiles, staticSegments } from './http/static-files';
 import { TlsMaterial } from './http/tls';
 import { Connections, watchConnections } from './connections';
 import { BatchItem, DispatchBatch } from './http/dispatch-batch';
+import { onForcedStop } from './watchdog';
 
 export interface ServerOptions {
   host: string;
@@ -78,6 +79,8 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   if (limits.maxRequestsPerSocket > 0 && 'maxRequestsPerSocket' in server) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   const compress = options.compress !== false;
   const batch = new DispatchBatch<HostResponse>();
+  // A forced stop unwinds the batch it lands in: the rest of that batch still runs.
+  const stopBatchResume = onForcedStop(() => batch.resume());
 
   /** Frames and sends a response; every request ends here exactly once (in-flight count).
    *  With `method` (handler responses), the body may be compressed. */
@@ -188,8 +191,6 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
         sendError(res, id, 503, 'request stopped: the Lua VM was restarted', ['connection', 'close']);
         res.on('finish', () => this.req.socket.destroySoon());
         logRequest(method, path, 503, start, id);
-        // The stop unwound the batch this request ran in: the rest of it still runs.
-        batch.resume();
         return;
       }
       if (err instanceof LuaTimeoutError) {
@@ -387,7 +388,11 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   return {
     url: `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     port: address.port,
-    close: () => connections ? (draining = true, connections.drain()) : new Promise<void>((resolve) => {
+    close: () => drain().finally(stopBatchResume),
+  };
+
+  function drain(): Promise<void> {
+    return connections ? (draining = true, connections.drain()) : new Promise<void>((resolve) => {
       draining = true;
       server.close(() => resolve());
       closer.idle();
@@ -405,8 +410,8 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
         // Let the last responses flush before the sockets are closed.
         setImmediate(done);
       };
-    }),
-  };
+    });
+  }
 }
 
 function isHttp2(res: AnyResponse): boolean {

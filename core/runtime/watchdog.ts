@@ -131,7 +131,10 @@ export class Watchdog {
       stdout: false,
       stderr: false,
     });
-    this.thread.on('message', () => this.checkStopped());
+    this.thread.on('message', () => {
+      this.checkStopped();
+      for (const listener of stopListeners) listener();
+    });
     // After the listener: adding one refs the thread again. It must not keep the process alive.
     this.thread.unref();
   }
@@ -178,6 +181,16 @@ export class Watchdog {
 }
 
 let shared: Watchdog | null = null;
+
+/** Told after every forced stop, once the event loop is free again, whether or not the stop
+ *  caught a Lua run (it may land on the JavaScript right after one: see SECURITY.md). */
+const stopListeners = new Set<() => void>();
+
+/** Calls `listener` after each forced stop; returns the function that stops that. */
+export function onForcedStop(listener: () => void): () => void {
+  stopListeners.add(listener);
+  return () => stopListeners.delete(listener);
+}
 
 /** The process's watchdog, created on first use (the first caller's graceMs applies). */
 export function processWatchdog(graceMs: number): Watchdog {

@@ -9,7 +9,8 @@
 // workload served 1.2-1.5x the requests per second (see bench/README.md).
 //
 // A forced stop (watchdog.ts) unwinds the stack in the middle of a batch: the batch's state lives
-// here, not on the stack, and resume() carries on from where it stopped. The batch runs in a
+// here, not on the stack, and resume() (the server calls it after every forced stop) carries on
+// from where it stopped. The batch runs in a
 // promise reaction queued by the immediate, not in the immediate itself: Node's immediate loop
 // keeps its async-context stack in JS, and a stop inside an immediate callback left that stack
 // unbalanced (Node aborts: "async hook stack has become corrupted"). Between two immediates, or
