@@ -15,7 +15,7 @@ function item(events: string[], name: string, answer: string | null = name, busy
       while (performance.now() < until) { /* a slow handler */ }
       return answer ?? undefined;
     },
-    send(a) {
+    reply(a) {
       events.push(`send ${a}`);
     },
   };

@@ -150,10 +150,6 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
       return out;
     }
 
-    send(out: HostResponse): void {
-      this.reply(out);
-    }
-
     reply(out: HostResponse): void {
       const { res, id, method, path } = this;
       if (out.error) log.error('handler failed', { method, path, request_id: id, error: out.error });

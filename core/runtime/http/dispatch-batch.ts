@@ -1,26 +1,26 @@
-// Requests read in one poll phase of the event loop run their handlers back to back in the check
-// phase right after it, and their answers are written after them (at most MAX_HOLD_MS later).
+// Requests read in one poll phase of the event loop run their handlers back to back right after
+// it, and their answers are written after the runs (an answer waits at most HOLD_MS).
 //
-// Why: a Lua run that directly follows a socket read or write runs up to 1.6x slower than one
-// that follows another Lua run. A system call evicts the interpreter's working set (wasm code, the
-// Lua heap, the bridge) from the TLB and caches; on machines whose kernel isolates page tables
-// without PCID, every call flushes the whole TLB. Node answers each request between its read and
-// its write, so every Lua run started cold. Batched, only the first run of a batch does: the seed
-// workload served 1.2-1.5x the requests per second (see bench/README.md).
+// Why: a Lua run right after a system call (the socket read before it) took 1.5-1.8x as long as
+// one right after another run. The call evicts the interpreter's working set (wasm code, the Lua
+// heap, the bridge) from the TLB and caches; where the kernel isolates page tables without PCID,
+// every call flushes the whole TLB. Node answers each request between its read and its write, so
+// every run started cold. In a batch only the first one does: the seed workload served about
+// 1.3x the requests per second (README.md, "Sizes and speed"; `calls` in bench/README.md).
 //
-// A forced stop (watchdog.ts) unwinds the stack in the middle of a batch: the batch's state lives
+// A forced stop (watchdog.ts) unwinds the stack in the middle of a batch. The batch's state lives
 // here, not on the stack, and resume() (the server calls it after every forced stop) carries on
-// from where it stopped. The batch runs in a
-// promise reaction queued by the immediate, not in the immediate itself: Node's immediate loop
-// keeps its async-context stack in JS, and a stop inside an immediate callback left that stack
-// unbalanced (Node aborts: "async hook stack has become corrupted"). Between two immediates, or
-// after the last, the stack is balanced, and Node resumes the immediates after a stopped one.
+// where it stopped. The batch runs in a promise reaction queued by an immediate, not in the
+// immediate itself: Node's immediate loop keeps its async-context stack in JS, and a stop inside
+// an immediate callback left that stack unbalanced (Node aborts: "async hook stack has become
+// corrupted"). Between two immediates, or after the last, the stack is balanced, and Node runs
+// the immediates after a stopped one in its next turn.
 
 /** One request's work: `run` calls its handler and returns the answer to send, or undefined if
  *  it was answered already (an error) or will be later (a handler waiting on the host). */
 export interface BatchItem<A> {
   run(): A | undefined;
-  send(answer: A): void;
+  reply(answer: A): void;
 }
 
 const RESOLVED = Promise.resolve();
@@ -96,7 +96,7 @@ export class DispatchBatch<A> {
       const answer = this.answers[i];
       if (answer === undefined) continue;
       this.answers[i] = undefined;
-      this.current[i].send(answer);
+      this.current[i].reply(answer);
     }
   }
 }
