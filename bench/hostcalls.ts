@@ -116,8 +116,9 @@ export function measureDispatch(requests = 20_000): Promise<CallCost[]> {
   return withEngine(['uuid'], main, async (engine) => {
     await engine.loadApp(main);
     const results: CallCost[] = [];
+    const get = (route: string) => ({ method: 'GET', path: route, query: '', rawHeaders: ['Host', 'localhost'], body: undefined, id: 'bench' });
     for (const [name, route] of DISPATCH_CASES) {
-      const req = { method: 'GET', path: route, query: '', rawHeaders: ['Host', 'localhost'], body: undefined, id: 'bench' };
+      const req = get(route);
       const serveAll = () => {
         for (let i = 0; i < requests; i++) {
           if (engine.serve(req) instanceof Promise) throw new Error(`${route} waited on the host`);
@@ -128,7 +129,7 @@ export function measureDispatch(requests = 20_000): Promise<CallCost[]> {
     // The seed handler right after a system call, as in a server (a socket read before each
     // run): the call's own cost subtracted, what remains is the run starting cold. Why the
     // server runs handlers in batches (core/runtime/http/dispatch-batch.ts).
-    const seed = { method: 'GET', path: '/seed', query: '', rawHeaders: ['Host', 'localhost'], body: undefined, id: 'bench' };
+    const seed = get('/seed');
     const fd = fs.openSync(os.devNull, 'r');
     try {
       const callsOnly = await bestCpuMs(() => { for (let i = 0; i < requests; i++) fs.fstatSync(fd); });

@@ -118,7 +118,7 @@ function runawaySuite(name: string, launch: () => Launcher) {
       try {
         await Promise.all(Array.from({ length: 6 }, () => get(url + '/ok', agent)));
         const busy = get(url + '/busy', agent);
-        await new Promise((r) => setTimeout(r, 30));
+        await new Promise((r) => setTimeout(r, 10));
         // Read while /busy holds the loop: /gc runs first in the next batch, the /ok after it.
         const runaway = get(url + '/gc', agent);
         const rest = Array.from({ length: 4 }, () => get(url + '/ok', agent));
