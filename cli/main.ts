@@ -11,7 +11,7 @@ import { newProgram, runProgram } from './program';
 import { reportError } from './report';
 import { loadCatalogue, Catalogue } from '../core/tooling/catalogue/catalogue';
 import { resolveSelection } from '../core/tooling/catalogue/resolve';
-import { catalogueFeatures, devProfile } from '../core/tooling/dev/profile';
+import type * as DevProfile from '../core/tooling/dev/profile';
 import { projectRoot } from '../core/tooling/catalogue/packages';
 import { appForTarget } from '../core/tooling/dev/target';
 import { RedoxError } from '../core/errors';
@@ -20,6 +20,11 @@ import pkg from '../package.json';
 
 let cached: Catalogue | undefined;
 const catalogue = () => (cached ??= loadCatalogue(projectRoot()));
+// The features' modules load when a command runs an app or lists their flags (serve, run, dev,
+// test), not for build, init or the other tooling commands.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const devProfiles = () => require('../core/tooling/dev/profile') as typeof DevProfile;
+let everyFeature: ReturnType<typeof DevProfile.catalogueFeatures> | undefined;
 let exitCode: number | undefined;
 
 const program = newProgram('redox', 'Lua microservices on Node, shipped as single executables with only the features they use', pkg.version);
@@ -34,7 +39,7 @@ const runtimeEntry: RuntimeEntry = {
     const selection = wanted
       ? resolveSelection(c, { features: wanted.features, distro: wanted.distro })
       : { distro: 'full', features: [...c.features.keys()].sort() };
-    return devProfile(c, selection, pkg.version);
+    return devProfiles().devProfile(c, selection, pkg.version);
   },
   app: (target) => {
     target ??= loadProject(process.cwd())?.app;
@@ -42,7 +47,9 @@ const runtimeEntry: RuntimeEntry = {
     return appForTarget(target);
   },
   setExitCode: (code) => { exitCode = code; },
-  features: catalogueFeatures(catalogue(), [...catalogue().features.keys()]),
+  get features() {
+    return (everyFeature ??= devProfiles().catalogueFeatures(catalogue(), [...catalogue().features.keys()]));
+  },
   exit: (code) => process.stdout.write('', () => process.exit(code)),
 };
 addRuntimeCommands(program, runtimeEntry);

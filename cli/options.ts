@@ -82,17 +82,34 @@ export function limitValues(opts: Record<string, any>): Partial<Record<keyof Lim
   return flags;
 }
 
-/** --data-dir and every feature's own flags (e.g. --sqlite-any-path). */
-export function featureSettingOptions(cmd: Command, features: FeatureDefinition[]): Command {
+/** --data-dir and every feature's own flags (e.g. --sqlite-any-path). The features' flags are
+ *  added when `cmd` runs (commander's preSubcommand hook) or shows its help (`help cmd` does
+ *  not run the hook): listing them loads every feature's module, which the CLI's other
+ *  commands never need. */
+export function featureSettingOptions(cmd: Command, features: () => FeatureDefinition[]): Command {
   cmd.option('--data-dir <dir>', 'the folder features keep their files in; paths Lua gives (databases) resolve inside it [env: REDOX_DATA_DIR, default: the app\'s folder]');
-  const seen = new Set<string>();
-  for (const f of [...features].sort(byName)) {
-    for (const s of Object.values(f.settings ?? {})) {
-      if (seen.has(s.flag)) continue;
-      seen.add(s.flag);
-      cmd.option(s.boolean ? s.flag : `${s.flag} <value>`, `${s.description} [env: ${s.env}]`);
+  let added = false;
+  const add = () => {
+    if (added) return;
+    added = true;
+    const seen = new Set<string>();
+    for (const f of [...features()].sort(byName)) {
+      for (const s of Object.values(f.settings ?? {})) {
+        if (seen.has(s.flag)) continue;
+        seen.add(s.flag);
+        cmd.option(s.boolean ? s.flag : `${s.flag} <value>`, `${s.description} [env: ${s.env}]`);
+      }
     }
-  }
+  };
+  if (!cmd.parent) throw new Error('featureSettingOptions: the command must belong to a program');
+  cmd.parent.hook('preSubcommand', (_program, sub) => {
+    if (sub === cmd) add();
+  });
+  const helpInformation = cmd.helpInformation.bind(cmd);
+  cmd.helpInformation = (context) => {
+    add();
+    return helpInformation(context);
+  };
   return cmd;
 }
 

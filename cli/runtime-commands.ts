@@ -63,7 +63,7 @@ export function addRuntimeCommands(program: Command, entry: RuntimeEntry): void 
     .option('-w, --workers <n>', 'worker processes, each with its own Lua VM; "auto" is one per core [env: REDOX_WORKERS, default: 1]')
     .option('--admin-port <port>', 'serve /healthz, /readyz (and /metrics with the metrics feature) on this port; 0 picks a free one [env: REDOX_ADMIN_PORT, default: off]')
     .option('--admin-host <address>', 'address of the admin listener [env: REDOX_ADMIN_HOST, default: 127.0.0.1]');
-  featureSettingOptions(serve, entry.features);
+  featureSettingOptions(serve, () => entry.features);
   if (entry.selectable) selectionOptions(serve, DEV_SELECTION_DEFAULT);
   else fixedSelectionOptions(serve, entry.features.map((f) => f.name).sort());
   serve.action(async (target: string | undefined, opts: Record<string, any>) => {
@@ -92,7 +92,7 @@ export function addRuntimeCommands(program: Command, entry: RuntimeEntry): void 
     .argument('<script>', 'the Lua file to run')
     .argument('[args...]', 'arguments for the script (arg[1], arg[2], ...)')
     .passThroughOptions();
-  featureSettingOptions(run, entry.features);
+  featureSettingOptions(run, () => entry.features);
   if (entry.selectable) selectionOptions(run, DEV_SELECTION_DEFAULT);
   else fixedSelectionOptions(run, entry.features.map((f) => f.name).sort());
   run.action(async (script: string, args: string[], opts: Record<string, any>) => {

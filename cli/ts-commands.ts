@@ -35,7 +35,7 @@ export function addTsCommands(program: Command, entry: RuntimeEntry, print: Prin
     .argument('<app>', 'app.lua or app.ts (optionally :attr)');
   listenOptions(dev);
   limitOptions(dev);
-  featureSettingOptions(dev, entry.features);
+  featureSettingOptions(dev, () => entry.features);
   selectionOptions(dev, 'redox.json\'s, else every feature').action(async (app: string, opts: Record<string, any>) => {
     const { startDev } = require('../core/tooling/dev/dev') as typeof import('../core/tooling/dev/dev');
     const listen = listenValues(opts);

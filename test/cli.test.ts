@@ -259,3 +259,27 @@ test('--features is a comma list, repeatable, never swallowing the app, in serve
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('tooling commands load no feature module (version and features not the runtime either); serve --help still lists the features\' flags', async () => {
+  const dir = tempDir();
+  // A preload that writes the project modules the process loaded when it exits.
+  const probe = path.join(dir, 'probe.js');
+  fs.writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(process.env.PROBE_OUT,
+    Object.keys(require.cache).filter((f) => !f.includes('node_modules')).map((f) => f.split(require('path').sep).join('/')).join('\\n')));`);
+  const loaded = async (args: string[]) => {
+    const out = path.join(dir, `loaded-${args[0]}.txt`);
+    const p = spawnRedox(args, { cwd: dir, env: { NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out } });
+    await p.exited;
+    return fs.readFileSync(out, 'utf8').split('\n');
+  };
+  // (A build precompiles Lua chunks, so it loads the engine once it starts.)
+  for (const [args, runtime] of [[['--version'], false], [['features'], false], [['build', '--features', 'sqlit'], true]] as const) {
+    const files = await loaded([...args]);
+    assert.ok(files.some((f) => f.endsWith('/cli/main.js')), 'the probe saw the CLI');
+    const unwanted = runtime ? /\/build\/features\// : /\/build\/features\/|\/core\/runtime\/(launch|engine|server)\.js$/;
+    assert.deepEqual(files.filter((f) => unwanted.test(f)), [], `redox ${args.join(' ')}`);
+  }
+  const help = spawnRedox(['help', 'serve'], { cwd: dir });
+  assert.equal(await help.exited, 0);
+  assert.match(help.stdout(), /--sqlite-any-path/);
+});

@@ -157,10 +157,13 @@ describe('editor setup', () => {
   });
   after(() => fs.rmSync(parent, { recursive: true, force: true }));
 
+  // Incremental, as an editor checks: a check reuses the previous program's unchanged files.
+  let previous: ts.Program | undefined;
   const typeCheck = (dir: string): string[] => {
     const config = ts.getParsedCommandLineOfConfigFile(path.join(dir, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
     assert.ok(config);
-    const program = ts.createProgram(config.fileNames, config.options);
+    const program = ts.createProgram(config.fileNames, config.options, undefined, previous);
+    previous = program;
     return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
   };
 

@@ -141,6 +141,15 @@ describe('metrics over HTTP', () => {
     assert.equal(sample(text, 'redox_handler_kills_total{limit="memory_limit"}'), 0);
     assert.ok(sample(text, 'redox_lua_heap_bytes{worker="0"}')! > 10_000);
     assert.ok(sample(text, 'process_cpu_user_seconds_total')! > 0, 'prom-client default process metrics are there');
+    // The three CPU series come from one reading (process-cpu.ts), scraped in this order.
+    const user = sample(text, 'process_cpu_user_seconds_total')!;
+    const system = sample(text, 'process_cpu_system_seconds_total')!;
+    assert.ok(system > 0);
+    assert.ok(Math.abs(sample(text, 'process_cpu_seconds_total')! - (user + system)) < 1e-6, 'total = user + system');
+    assert.ok(sample(text, 'process_resident_memory_bytes')! > 0);
+    assert.ok(sample(text, 'nodejs_eventloop_lag_seconds')! >= 0);
+    // prom-client's own CPU module would load OpenTelemetry for exemplars nobody enabled.
+    assert.deepEqual(Object.keys(require.cache).filter((k) => k.includes('@opentelemetry')), []);
   });
 
   it('is accepted by promtool check metrics', async () => {

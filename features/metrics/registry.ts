@@ -3,7 +3,8 @@
 // them on scrape (prom-client's cluster aggregation).
 import type { AggregatorRegistry } from 'prom-client';
 import type { CompletedRequest, ProcessContext, RequestObserver } from '../../core/feature';
-import { aggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from './prom';
+import { aggregatorRegistry, Counter, defaultMetrics, Gauge, Registry } from './prom';
+import { processCpuSeries } from './process-cpu';
 import { BufferedCounter, BufferedHistogram } from './request-series';
 
 export const registry = new Registry();
@@ -23,7 +24,8 @@ let heapSource: ProcessContext | undefined;
 export function builtinSeries(ctx: ProcessContext): Builtins {
   heapSource = ctx;
   if (builtins) return builtins;
-  collectDefaultMetrics({ register: registry });
+  processCpuSeries(registry);
+  for (const metric of defaultMetrics()) metric(registry, { eventLoopMonitoringPrecision: 10 });
   // prom-client also exports these totals as gauges named *_total, which promtool rejects
   // (only counters may end in _total); the per-type nodejs_active_* series carry the same data.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {

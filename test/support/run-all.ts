@@ -6,6 +6,7 @@
 // sockets and child processes, so more files run at once than there are cores; the files that
 // build real binaries or install the package start first, so their long builds overlap the
 // many short files instead of trailing at the end.
+import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,24 @@ async function reporter(name: string): Promise<Reporter> {
   return (mod.default ?? mod) as Reporter;
 }
 
+/** Node 20 reads and parses every certificate in NODE_EXTRA_CA_CERTS when a process starts
+ *  (60 ms of CPU per process with Debian's whole bundle; a run starts about 300 Node processes).
+ *  No test needs them: the TLS tests bring their own CA, and npm, the only client of a real
+ *  registry, is handed its own configured cafile through the environment, so it keeps it also
+ *  under another --prefix. When npm has no cafile, the variable stays. */
+function withoutExtraCaCerts(): void {
+  if (!process.env.NODE_EXTRA_CA_CERTS || process.env.npm_config_cafile) return;
+  let cafile = '';
+  try {
+    cafile = execSync('npm config get cafile', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return;
+  }
+  if (!cafile || cafile === 'null' || cafile === 'undefined' || !fs.existsSync(cafile)) return;
+  process.env.npm_config_cafile = cafile;
+  delete process.env.NODE_EXTRA_CA_CERTS;
+}
+
 async function main(): Promise<void> {
   // One cache of built binaries for the whole run (test/support/binaries.ts), deleted at the end.
   const binaries = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-test-binaries-'));
@@ -71,6 +90,7 @@ async function main(): Promise<void> {
   // Registry metadata npm already has is used without asking again (builds ask which Node
   // releases exist): a cold cache still fetches everything.
   process.env.npm_config_prefer_offline = 'true';
+  withoutExtraCaCerts();
   try {
     // run() keeps the files' order (`node --test` sorts them); forceExit: a file whose tests are
     // done cannot hold up the run with a leaked timer or socket.

@@ -1,8 +1,14 @@
 // The HTTP front's options beyond the limits: static files, compression, TLS/HTTP2. Flags win
 // over environment variables, as for the limits; every value is checked before the server starts.
 import { RedoxError } from '../../errors';
-import { DirectorySource, normalizePrefix, StaticFiles, staticFiles, StaticSource } from './static-files';
-import { loadTls, TlsMaterial } from './tls';
+import type { StaticFiles, StaticSource } from './static-files';
+import type { TlsMaterial } from './tls';
+
+// Loaded when a flag asks for them: the CLI reads this file's HTTP_ENV for every command.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const staticModule = () => require('./static-files') as typeof import('./static-files');
+const tlsModule = () => require('./tls') as typeof import('./tls');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The flags as given (strings), so a primary can hand them to its workers unchanged. */
 export interface HttpFlags {
@@ -45,11 +51,11 @@ export function resolveHttpSettings(flags: HttpFlags, env: NodeJS.ProcessEnv = p
 
   const dir = pick('static');
   const prefixFlag = pick('staticPrefix');
-  const source = dir ? new DirectorySource(dir.value) : embedded;
+  const source = dir ? new (staticModule().DirectorySource)(dir.value) : embedded;
   if (prefixFlag && !source) {
     throw new RedoxError('REDOX_USAGE', `${prefixFlag.source} needs --static DIR`, 'add --static ./public (or build with --static to embed the files)');
   }
-  const statics = source ? staticFiles(source, normalizePrefix(prefixFlag?.value), compress) : undefined;
+  const statics = source ? staticModule().staticFiles(source, staticModule().normalizePrefix(prefixFlag?.value), compress) : undefined;
 
   const cert = pick('tlsCert');
   const key = pick('tlsKey');
@@ -62,6 +68,6 @@ export function resolveHttpSettings(flags: HttpFlags, env: NodeJS.ProcessEnv = p
   if (http2 && !cert) {
     throw new RedoxError('REDOX_USAGE', `${h2!.source} needs TLS: HTTP/2 is served over HTTPS only`, 'add --tls-cert cert.pem --tls-key key.pem');
   }
-  const tls = cert && key ? loadTls({ certFile: cert.value, keyFile: key.value, http2 }) : undefined;
+  const tls = cert && key ? tlsModule().loadTls({ certFile: cert.value, keyFile: key.value, http2 }) : undefined;
   return { static: statics, compress, tls };
 }
