@@ -141,14 +141,23 @@ describe('compile cache', () => {
     assert.equal(changed.cached, false);
     assert.match(changed.lua, /"hi "/);
 
-    // A type error is never kept, so it is reported by a real compile every time; fixing it
-    // finds the earlier entry again.
+    // A type error is kept too: the same files give the same error without loading TypeScript
+    // (seen from the CLI); fixing the file finds the earlier entry again.
     const good = fs.readFileSync(path.join(dir, 'app.ts'), 'utf8');
     fs.writeFileSync(path.join(dir, 'app.ts'), good + 'const n: number = "x";\n');
     const entries = () => fs.readdirSync(path.join(env.REDOX_BUILD_CACHE, 'typescript')).sort();
     const kept = entries();
-    assert.throws(() => compile(), (err: unknown) => isRedoxError(err) && err.code === 'REDOX_COMPILE' && /app\.ts:3:7 - error TS2322/.test(err.message));
-    assert.deepEqual(entries(), kept, 'nothing was added to the cache for the failed compile');
+    let reported = '';
+    assert.throws(() => compile(), (err: unknown) => isRedoxError(err) && err.code === 'REDOX_COMPILE' && /app\.ts:3:7 - error TS2322/.test(reported = err.message));
+    assert.equal(entries().length, kept.length + 1, 'the failure was kept');
+    const probe = path.join(dir, '..', 'probe-modules.js');
+    const loaded = path.join(dir, '..', 'loaded.txt');
+    fs.writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(loaded)}, Object.keys(require.cache).join('\\n')));`);
+    const again = await redox(['compile', 'app.ts'], dir, { ...env, NODE_OPTIONS: `--require ${probe}` });
+    assert.equal(again.code, 1);
+    assert.ok(again.stderr.includes(reported), again.stderr);
+    assert.ok(!fs.readFileSync(loaded, 'utf8').includes(`${path.sep}typescript${path.sep}lib${path.sep}`), 'TypeScript was not loaded');
+    assert.equal(entries().length, kept.length + 1);
     fs.writeFileSync(path.join(dir, 'app.ts'), good);
     assert.equal(compile().cached, true);
 
