@@ -11,10 +11,18 @@ import { FileModules } from './modules';
 import { AppSource } from './app-source';
 import { Limits } from './limits';
 import { Logger } from './log';
-import { RunningServer, startServer } from './server';
+import type { RunningServer } from './server';
 import { HttpSettings } from './http/settings';
-import { RecoveringEngine } from './recovery';
-import { processWatchdog } from './watchdog';
+import type { RecoveringEngine as Recovering } from './recovery';
+import type * as Watchdog from './watchdog';
+
+// The HTTP server and the watchdog load when a service starts: `redox run` and `redox test`
+// run scripts with neither.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const serverModule = () => require('./server') as typeof import('./server');
+const recoveryModule = () => require('./recovery') as typeof import('./recovery');
+const watchdogModule = () => require('./watchdog') as typeof Watchdog;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** What a runtime consists of: in development, resolved from features.json; in a binary,
  *  fixed at build time. */
@@ -112,7 +120,7 @@ export interface Service extends RunningServer {
   /** The engine serving now (replaced after a forced stop). */
   readonly engine: Engine;
   /** Reboot counters when the watchdog is on. */
-  recovery: RecoveringEngine | null;
+  recovery: Recovering | null;
 }
 
 export async function startService(profile: RuntimeProfile, app: AppSource, settings: ServeSettings): Promise<Service> {
@@ -131,9 +139,9 @@ export async function startService(profile: RuntimeProfile, app: AppSource, sett
   try {
     // The watchdog needs the in-VM hook (its graceful stop is a count hook).
     const guarded = settings.limits.watchdogGraceMs > 0 && (budgets.cpuMs > 0 || budgets.memoryBytes > 0)
-      ? new RecoveringEngine(engine, boot, processWatchdog(settings.limits.watchdogGraceMs), settings.log)
+      ? new (recoveryModule().RecoveringEngine)(engine, boot, watchdogModule().processWatchdog(settings.limits.watchdogGraceMs), settings.log)
       : null;
-    const server = await startServer(guarded ?? engine, settings);
+    const server = await serverModule().startServer(guarded ?? engine, settings);
     return {
       ...server,
       get engine() { return guarded ? guarded.engine : engine; },

@@ -5,14 +5,16 @@ import { defineFeature, sync } from '../../core/feature';
 
 export default defineFeature({
   install: () => {
-    // Required here, not at the top: every CLI process loads this file for its settings.
-    const { v4, v7, validate, version } = require('./generate') as typeof Generate;
+    // Required on the first call, not at install: the uuid package is 21 modules, and a
+    // development run installs every feature whether its app calls it or not.
+    let loaded: typeof Generate | undefined;
+    const generate = () => (loaded ??= require('./generate') as typeof Generate);
     return {
       functions: {
-        v4: sync(() => v4()),
-        v7: sync(() => v7()),
-        validate: sync((s: unknown) => typeof s === 'string' && validate(s)),
-        version: sync((s: unknown) => (typeof s === 'string' && validate(s) ? version(s) : undefined)),
+        v4: sync(() => generate().v4()),
+        v7: sync(() => generate().v7()),
+        validate: sync((s: unknown) => typeof s === 'string' && generate().validate(s)),
+        version: sync((s: unknown) => (typeof s === 'string' && generate().validate(s) ? generate().version(s) : undefined)),
       },
     };
   },

@@ -1,7 +1,11 @@
 // req:form(): application/x-www-form-urlencoded and multipart/form-data bodies parsed by busboy
 // (the body is already in memory and capped by --max-body; the per-part caps here are the
 // handler's own, smaller ones). Failures carry the HTTP status the request should get.
-import busboy from 'busboy';
+import type busboy from 'busboy';
+
+// Loaded on the first form: most processes never parse one.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadBusboy = () => require('busboy') as typeof busboy;
 
 export interface FormFile {
   field: string;
@@ -42,7 +46,7 @@ export function parseForm(contentType: string | undefined, body: Buffer, limits:
   }
   let parser: busboy.Busboy;
   try {
-    parser = busboy({
+    parser = loadBusboy()({
       headers: { 'content-type': contentType },
       defParamCharset: 'utf8',
       limits: { fieldSize: limits.fieldBytes, fileSize: limits.fileBytes, parts: limits.parts, fieldNameSize: 200 },
