@@ -259,32 +259,3 @@ test('--features is a comma list, repeatable, never swallowing the app, in serve
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
-
-test('tooling commands load no feature module (version and features not the runtime either), run no server; serve --help still lists the features\' flags', async () => {
-  const dir = tempDir();
-  // A preload that writes the project modules the process loaded when it exits.
-  const probe = path.join(dir, 'probe.js');
-  fs.writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(process.env.PROBE_OUT,
-    Object.keys(require.cache).map((f) => f.split(require('path').sep).join('/')).join('\\n')));`);
-  const loaded = async (args: string[]) => {
-    const out = path.join(dir, `loaded-${args[0]}.txt`);
-    const p = spawnRedox(args, { cwd: dir, env: { NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out } });
-    await p.exited;
-    return fs.readFileSync(out, 'utf8').split('\n');
-  };
-  // (A build precompiles Lua chunks, so it loads the engine once it starts.)
-  for (const [args, runtime] of [[['--version'], false], [['features'], false], [['build', '--features', 'sqlit'], true]] as const) {
-    const files = await loaded([...args]);
-    assert.ok(files.some((f) => f.endsWith('/cli/main.js')), 'the probe saw the CLI');
-    const unwanted = runtime ? /\/build\/features\// : /\/build\/features\/|\/core\/runtime\/(launch|engine|server)\.js$/;
-    assert.deepEqual(files.filter((f) => unwanted.test(f)), [], `redox ${args.join(' ')}`);
-  }
-  // A script runs without the HTTP server, the watchdog, and packages it does not call.
-  fs.writeFileSync(path.join(dir, 'job.lua'), 'print("done")\n');
-  const ran = await loaded(['run', 'job.lua']);
-  assert.ok(ran.some((f) => f.endsWith('/core/runtime/engine.js')), 'the probe saw the engine');
-  assert.deepEqual(ran.filter((f) => /\/core\/runtime\/(server|watchdog)\.js$|\/node_modules\/(busboy|uuid)\//.test(f)), [], 'redox run job.lua');
-  const help = spawnRedox(['help', 'serve'], { cwd: dir });
-  assert.equal(await help.exited, 0);
-  assert.match(help.stdout(), /--sqlite-any-path/);
-});

@@ -1,5 +1,5 @@
-// What a `redox` process loads before it does anything: the development CLI registers every
-// feature's options, so a feature's heavy npm dependencies must wait until they are used
+// What a `redox` process loads before it does anything: feature folders only for the commands
+// that run an app or list the features' flags, and a feature's heavy npm dependencies wait until they are used
 // (ioredis on connect, pg on connect, prom-client at the app's first metric, yaml for `redox deploy`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,13 +10,16 @@ import { CLI, httpGet, listeningUrl, ROOT, spawnRedox, tempDir } from './support
 
 const HEAVY = ['ioredis', 'pg', 'prom-client', 'yaml'];
 
-/** The npm packages and the Node built-in modules a `redox` process had loaded when it exited. */
-function loaded(args: string[], env: NodeJS.ProcessEnv = {}, dir = tempDir('redox-startup-')): { packages: string[]; builtins: string[] } {
+/** The npm packages, the Node built-in modules and Redox's own compiled files (relative to
+ *  build/, with /) a `redox` process had loaded when it exited. */
+function loaded(args: string[], env: NodeJS.ProcessEnv = {}, dir = tempDir('redox-startup-')): { packages: string[]; builtins: string[]; own: string[] } {
   const hook = path.join(dir, 'list-modules.cjs');
   fs.writeFileSync(hook, `process.on('exit', () => {
     const names = new Set(Object.keys(require.cache).map((f) => (/node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(f) || [])[1]).filter(Boolean));
     const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
-    require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({ packages: [...names], builtins }));
+    const build = ${JSON.stringify(path.join(ROOT, 'build') + path.sep)};
+    const own = Object.keys(require.cache).filter((f) => f.startsWith(build)).map((f) => f.slice(build.length).split(require('path').sep).join('/'));
+    require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({ packages: [...names], builtins, own }));
   });`);
   const r = spawnSync(process.execPath, ['-r', hook, path.join(ROOT, 'build', 'cli', 'main.js'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
   assert.equal(r.status, 0, r.stderr);
@@ -31,19 +34,31 @@ test('redox --version and a run that uses no datastore load none of the heavy de
   assert.ok(!versionRun.packages.includes('wasmoon'), 'nor the Lua VM');
   assert.ok(version.includes('commander'), `the hook sees npm packages: ${version.join(', ')}`);
   assert.deepEqual(version.filter((p) => HEAVY.includes(p)), []);
-  // Every feature's folder is loaded for its settings; its packages wait for install() or first use.
+  // Feature folders load only for the commands that run an app or list their flags (serve,
+  // run, dev, test), so a tooling command loads none, nor their packages.
+  assert.ok(versionRun.own.includes('cli/main.js'), `the hook sees Redox's files: ${versionRun.own.join(', ')}`);
+  assert.deepEqual(versionRun.own.filter((f) => f.startsWith('features/')), []);
   assert.deepEqual(version.filter((p) => ['uuid', 'better-sqlite3'].includes(p)), []);
+  assert.deepEqual(loaded(['features']).own.filter((f) => f.startsWith('features/') || f.startsWith('core/runtime/launch')), []);
   const dir = tempDir('redox-startup-run-');
   fs.writeFileSync(path.join(dir, 'hello.lua'), 'print("hi")\n');
-  // Datastore features selected: nothing heavy until a connect. (Options go before the script:
-  // what follows it is the script's own arguments.)
-  const run = loaded(['run', '--features', 'uuid,sqlite,redis,postgres,requests', path.join(dir, 'hello.lua')]).packages;
-  assert.ok(run.includes('uuid'), `the selected uuid feature loaded its package: ${run.join(', ')}`);
-  assert.deepEqual(run.filter((p) => HEAVY.includes(p)), []);
+  fs.writeFileSync(path.join(dir, 'id.lua'), 'print(uuid.v4())\n');
+  // Datastore features selected: nothing heavy until a connect; uuid loads its package at the
+  // first call. (Options go before the script: what follows it is the script's own arguments.)
+  const run = loaded(['run', '--features', 'uuid,sqlite,redis,postgres,requests', path.join(dir, 'hello.lua')]);
+  assert.ok(run.own.includes('features/uuid/index.js'), `the selected features' folders load: ${run.own.join(', ')}`);
+  assert.deepEqual(run.packages.filter((p) => [...HEAVY, 'uuid', 'busboy'].includes(p)), []);
+  // A script needs neither the HTTP server nor the watchdog thread.
+  assert.deepEqual(run.own.filter((f) => /^core\/runtime\/(server|watchdog)\.js$/.test(f)), []);
+  assert.deepEqual(run.builtins.filter((m) => ['http', 'worker_threads'].includes(m)), []);
+  assert.ok(loaded(['run', '--features', 'uuid', path.join(dir, 'id.lua')]).packages.includes('uuid'), 'the first uuid call loads it');
   // Without TLS configured, node:https, node:http2 and node:tls wait too (a tenth of a start-up).
   const plain = loaded(['run', '--features', 'uuid,sqlite', path.join(dir, 'hello.lua')]).builtins;
-  assert.ok(plain.includes('http'), `the hook sees built-in modules: ${plain.join(', ')}`);
+  assert.ok(plain.includes('fs'), `the hook sees built-in modules: ${plain.join(', ')}`);
   assert.deepEqual(plain.filter((m) => ['https', 'http2', 'tls'].includes(m)), []);
+  // The features' own flags are still offered where they apply.
+  const help = spawnSync(process.execPath, [path.join(ROOT, 'build', 'cli', 'main.js'), 'help', 'serve'], { encoding: 'utf8' });
+  assert.match(help.stdout, /--sqlite-any-path/);
 });
 
 test('the metrics feature loads prom-client at the first metric (without TLS or zlib), and redox deploy loads yaml', () => {
