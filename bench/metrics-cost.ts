@@ -14,7 +14,7 @@ const SECONDS = Number(process.env.SECONDS ?? 8);
 /** The metrics observer's own cost per request, in-process (what the feature adds to each one). */
 async function observerCost(): Promise<number> {
   const { default: metrics } = await import('../features/metrics/index');
-  const { observer } = metrics.operations!({ workerId: 0, luaHeapBytes: () => 0 });
+  const { observer } = metrics.operations!({ workerId: 0, luaHeapBytes: () => 0, adminListener: true });
   const routes = ['/', '/users/:id', '/orders', '/orders/:id'];
   const run = (n: number) => {
     const t0 = performance.now();

@@ -124,7 +124,8 @@ async function serveOne(entry: RuntimeEntry, spec: WorkerSpec, asWorker: boolean
   const app = entry.app(spec.target);
   const httpSettings = resolveHttpSettings(spec.httpFlags ?? {}, process.env, entry.embeddedStatic?.());
   const log = logging().createLogger();
-  const service = await operated().startOperatedService(profile, app, { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin, features: spec.featureSettings, ...httpSettings });
+  const service = await operated().startOperatedService(profile, app,
+    { host: spec.host, port: spec.port, limits, log, dev: spec.dev, admin, primaryAdmin: spec.primaryAdmin, features: spec.featureSettings, ...httpSettings });
   if (asWorker) {
     workers().reportListening(service.url);
     workers().startHeartbeat(limits.heartbeatTimeoutMs);

@@ -109,6 +109,9 @@ export interface ProcessContext {
   workerId: number;
   /** Bytes of the Lua heap of this process's VM, or undefined when it cannot be read. */
   luaHeapBytes(): number | undefined;
+  /** Whether an admin listener serves admin routes for this process: its own, or (a worker)
+   *  its primary's. Without one, a hook that only feeds admin routes can stay off. */
+  adminListener: boolean;
 }
 
 /** An admin endpoint's answer (the admin listener serves GET only). */

@@ -12,7 +12,17 @@ const HEAVY = ['ioredis', 'pg', 'prom-client', 'yaml'];
 
 /** The npm packages, the Node built-in modules and Redox's own compiled files (relative to
  *  build/, with /) a `redox` process had loaded when it exited. */
-function loaded(args: string[], env: NodeJS.ProcessEnv = {}, dir = tempDir('redox-startup-')): { packages: string[]; builtins: string[]; own: string[] } {
+function loaded(args: string[], env: NodeJS.ProcessEnv = {}, dir = tempDir('redox-startup-')): Loaded {
+  const { hook, read } = moduleHook(dir);
+  const r = spawnSync(process.execPath, ['-r', hook, path.join(ROOT, 'build', 'cli', 'main.js'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(r.status, 0, r.stderr);
+  return read();
+}
+
+interface Loaded { packages: string[]; builtins: string[]; own: string[] }
+
+/** A preload (`node -r hook`) that records what the process loaded by the time it exits. */
+function moduleHook(dir: string): { hook: string; read(): Loaded } {
   const hook = path.join(dir, 'list-modules.cjs');
   fs.writeFileSync(hook, `process.on('exit', () => {
     const names = new Set(Object.keys(require.cache).map((f) => (/node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(f) || [])[1]).filter(Boolean));
@@ -21,9 +31,7 @@ function loaded(args: string[], env: NodeJS.ProcessEnv = {}, dir = tempDir('redo
     const own = Object.keys(require.cache).filter((f) => f.startsWith(build)).map((f) => f.slice(build.length).split(require('path').sep).join('/'));
     require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'loaded.json'))}, JSON.stringify({ packages: [...names], builtins, own }));
   });`);
-  const r = spawnSync(process.execPath, ['-r', hook, path.join(ROOT, 'build', 'cli', 'main.js'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(fs.readFileSync(path.join(dir, 'loaded.json'), 'utf8'));
+  return { hook, read: () => JSON.parse(fs.readFileSync(path.join(dir, 'loaded.json'), 'utf8')) };
 }
 
 test('redox --version and a run that uses no datastore load none of the heavy dependencies', () => {
@@ -72,6 +80,27 @@ test('the metrics feature loads prom-client at the first metric (without TLS or 
   assert.deepEqual(used.builtins.filter((m) => ['https', 'tls', 'zlib'].includes(m)), []);
   assert.ok(!loaded(['run', '--features', 'metrics', path.join(dir, 'none.lua')]).packages.includes('prom-client'), 'no metric, no prom-client');
   assert.ok(loaded(['deploy', 'kubernetes', '--name', 'x']).packages.includes('yaml'));
+});
+
+test('a server with the metrics feature loads prom-client only when an admin listener can serve /metrics', async () => {
+  const dir = tempDir('redox-startup-admin-');
+  fs.writeFileSync(path.join(dir, 'app.lua'), 'get("/", function() return "ok" end)\n');
+  const serve = async (extra: string[]) => {
+    const { hook, read } = moduleHook(dir);
+    const p = spawnRedox(['serve', 'app.lua', '--port', '0', '--features', 'metrics', ...extra], { cwd: dir, bin: [process.execPath, '-r', hook, CLI] });
+    const url = await listeningUrl(p);
+    assert.equal((await httpGet(url + '/')).status, 200);
+    const admin = /\(admin (http:\/\/[^)]+)\)/.exec(p.stdout())?.[1];
+    const metrics = admin ? (await httpGet(admin + '/metrics')).body : undefined;
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0, p.stderr());
+    return { packages: read().packages, metrics };
+  };
+  // No --admin-port: nothing could read the series, so no registry and no per-request hook.
+  assert.ok(!(await serve([])).packages.includes('prom-client'));
+  const withAdmin = await serve(['--admin-port', '0']);
+  assert.ok(withAdmin.packages.includes('prom-client'));
+  assert.match(withAdmin.metrics!, /^redox_http_requests_total\{method="GET",route="[^"]*",status_class="2xx"\} 1$/m);
 });
 
 test('redox init loads TypeScript only to render a Lua project\'s annotations the first time', () => {

@@ -23,11 +23,13 @@ export interface Operated {
 }
 
 /** One process serving the app (alone, or as a worker when `admin` is undefined). */
-export async function startOperatedService(profile: RuntimeProfile, app: AppSource, settings: ServeSettings & { admin?: AdminAddress }): Promise<Operated> {
+export async function startOperatedService(profile: RuntimeProfile, app: AppSource,
+  settings: ServeSettings & { admin?: AdminAddress; primaryAdmin?: boolean }): Promise<Operated> {
   let engine: Engine | undefined;
   const ops = startOperations(profile.features, {
     workerId: cluster.isWorker ? cluster.worker!.id : 0,
     luaHeapBytes: () => engineHeapBytes(engine),
+    adminListener: Boolean(settings.admin) || Boolean(settings.primaryAdmin),
   });
   // The admin listener comes up before the app loads, so a slow start reads "starting".
   const admin = settings.admin ? await startAdmin({ ...settings.admin, log: settings.log, routes: ops.admin }) : undefined;
@@ -47,7 +49,7 @@ export async function startOperatedPrimary(profile: RuntimeProfile, spec: Worker
     ready: () => { const n = serving(); return n < count ? `${n} of ${count} workers serving` : undefined; },
   }) : undefined;
   return operate(ops, admin, async () => {
-    const supervisor = await startWorkers(spec, count, log, shutdownMs, heartbeatTimeoutMs);
+    const supervisor = await startWorkers({ ...spec, primaryAdmin: Boolean(admin) }, count, log, shutdownMs, heartbeatTimeoutMs);
     serving = () => supervisor.serving;
     return supervisor;
   });

@@ -22,6 +22,8 @@ export interface WorkerSpec {
   httpFlags?: import('./http/settings').HttpFlags;
   /** --data-dir and the features' own flags. */
   featureSettings?: { dataDir?: string; flags?: Record<string, string> };
+  /** Set by the primary: whether it serves admin routes (the workers' hooks feed them). */
+  primaryAdmin?: boolean;
 }
 
 export function parseWorkers(text: string | undefined, source: string): number {

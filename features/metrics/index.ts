@@ -23,6 +23,8 @@ export default defineFeature({
     },
   }),
   operations: (ctx) => {
+    // Nothing could scrape the series (no --admin-port): no registry, no per-request hook.
+    if (!ctx.adminListener) return {};
     const { builtinSeries, exposition } = registry();
     return { observer: builtinSeries(ctx).observer, admin: { '/metrics': exposition } };
   },

@@ -42,7 +42,7 @@ describe('metrics Lua API', () => {
       size:observe(500)
     `);
     const { default: feature } = await import('./index');
-    const text = (await feature.operations!({ workerId: 0, luaHeapBytes: () => undefined }).admin!['/metrics']()).body;
+    const text = (await feature.operations!({ workerId: 0, luaHeapBytes: () => undefined, adminListener: true }).admin!['/metrics']()).body;
     assert.equal(sample(text, 'api_jobs_total{queue="mail"}'), 3);
     assert.equal(sample(text, 'api_jobs_total{queue="sms"}'), 1);
     assert.equal(sample(text, 'api_temperature'), 23);
@@ -60,7 +60,7 @@ describe('metrics Lua API', () => {
       a:inc(1, {x = "1"}); b:inc(1, {x = "1"})
       return a == b`), true);
     const { default: feature } = await import('./index');
-    const text = (await feature.operations!({ workerId: 0, luaHeapBytes: () => undefined }).admin!['/metrics']()).body;
+    const text = (await feature.operations!({ workerId: 0, luaHeapBytes: () => undefined, adminListener: true }).admin!['/metrics']()).body;
     assert.equal(sample(text, 'api_twice_total{x="1"}'), 2);
   });
 
