@@ -23,9 +23,10 @@ after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 fs.writeFileSync(path.join(TMP, 'app.lua'), RUNAWAY_APP);
 
 type Launcher = (extra: string[]) => Spawned;
-// A short budget: each runaway burns it (and forced stops the watchdog's grace after it) on every
-// server variant, and the cases only need it to be far above what /ok takes.
-const FLAGS = ['--port', '0', '--cpu-budget', '200ms'];
+// A short budget and grace: each runaway burns the budget (and forced stops the watchdog's grace
+// after it) on every server variant, and the cases only need the budget far above what /ok takes.
+// A graceful stop that misses the grace under load becomes a forced one, which the cases accept.
+const FLAGS = ['--port', '0', '--cpu-budget', '200ms', '--watchdog-grace', '100ms'];
 const devServer: Launcher = (extra) => spawnRedox(['serve', 'app.lua', '--features', 'sqlite', ...FLAGS, ...extra], { cwd: TMP });
 
 async function withTimeout<T>(what: string, p: Promise<T>, ms = HANG_GUARD_MS): Promise<T> {
