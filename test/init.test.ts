@@ -181,7 +181,7 @@ describe('editor setup', () => {
     const config = JSON.parse(fs.readFileSync(path.join(parent, 'ts', 'tsconfig.json'), 'utf8'));
     const parsed = ts.convertCompilerOptionsFromJson(config.compilerOptions, parent).options;
     const ours = compilerOptions(parent);
-    for (const key of ['target', 'module', 'moduleResolution', 'strict'] as const) assert.equal(parsed[key], ours[key], key);
+    for (const key of ['target', 'module', 'moduleResolution', 'strict', 'skipDefaultLibCheck'] as const) assert.equal(parsed[key], ours[key], key);
     assert.deepEqual(parsed.lib, ours.lib);
     assert.equal(config.tstl.luaTarget, ours.luaTarget);
     assert.equal(config.tstl.noImplicitSelf, ours.noImplicitSelf);
