@@ -83,9 +83,9 @@ export function limitValues(opts: Record<string, any>): Partial<Record<keyof Lim
 }
 
 /** --data-dir and every feature's own flags (e.g. --sqlite-any-path). The features' flags are
- *  added when `cmd` runs (commander's preSubcommand hook) or shows its help (`help cmd` does
- *  not run the hook): listing them loads every feature's module, which the CLI's other
- *  commands never need. */
+ *  added when `cmd` runs (commander's preSubcommand hook) or shows its help (its beforeHelp
+ *  event: `help cmd` does not run the hook): listing them loads every feature's module, which
+ *  the CLI's other commands never need. */
 export function featureSettingOptions(cmd: Command, features: () => FeatureDefinition[]): Command {
   cmd.option('--data-dir <dir>', 'the folder features keep their files in; paths Lua gives (databases) resolve inside it [env: REDOX_DATA_DIR, default: the app\'s folder]');
   let added = false;
@@ -105,11 +105,7 @@ export function featureSettingOptions(cmd: Command, features: () => FeatureDefin
   cmd.parent.hook('preSubcommand', (_program, sub) => {
     if (sub === cmd) add();
   });
-  const helpInformation = cmd.helpInformation.bind(cmd);
-  cmd.helpInformation = (context) => {
-    add();
-    return helpInformation(context);
-  };
+  cmd.on('beforeHelp', add);
   return cmd;
 }
 

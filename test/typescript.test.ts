@@ -80,6 +80,29 @@ describe('redox compile', () => {
     }
   });
 
+  it('parses TypeScript\'s lib files and the Redox declarations once per process, again after a declaration changes', () => {
+    const one = write(tempDir(), { 'app.ts': 'export const id: string = uuid.v4();\n' });
+    const two = write(tempDir(), { 'app.ts': 'export const n: number = 1;\n' });
+    const first = compileApp(path.join(one, 'app.ts'), { cwd: one }).program!;
+    const second = compileApp(path.join(two, 'app.ts'), { cwd: two }).program!;
+    const lib = first.getSourceFiles().find((f) => /lib\.es5\.d\.ts$/.test(f.fileName))!;
+    assert.ok(lib, 'the first program has lib.es5.d.ts');
+    const redox = coreDeclaration().path;
+    assert.equal(second.getSourceFile(lib.fileName), lib, 'the same parsed lib file');
+    assert.equal(second.getSourceFile(redox), first.getSourceFile(redox), 'the same parsed declaration');
+    // A declaration whose mtime changed is parsed again (its content is the same, so only the
+    // object differs); its original times are put back.
+    const st = fs.statSync(redox);
+    try {
+      fs.utimesSync(redox, st.atime, new Date(st.mtimeMs + 2000));
+      const third = compileApp(path.join(two, 'app.ts'), { cwd: two }).program!;
+      assert.notEqual(third.getSourceFile(redox), first.getSourceFile(redox));
+      assert.equal(third.getSourceFile(lib.fileName), lib);
+    } finally {
+      fs.utimesSync(redox, st.atime, st.mtime);
+    }
+  });
+
   it('refuses a local module named like a Redox module', () => {
     const dir = write(tempDir(), { 'app.ts': 'import { x } from "./uuid";\nconsole.log(x);\n', 'uuid.ts': 'export const x = 1;\n' });
     assert.throws(() => compileApp(path.join(dir, 'app.ts'), { cwd: dir }), (err: unknown) =>

@@ -58,30 +58,24 @@ export function compilerOptions(rootDir: string): tstl.CompilerOptions {
  *  of what a compile parses, the same for every app (a second compile in one process took
  *  0.5 s of CPU, 0.2 s with them kept). Only the app's own files are read again; a declaration
  *  is parsed again when its mtime changes. */
-const libraryFiles = new Map<string, ts.SourceFile>();
+const libraryFiles = new Map<string, { mtimeMs: number; file: ts.SourceFile }>();
 
-function sharedLibraryHost(options: ts.CompilerOptions): ts.CompilerHost {
+function sharedLibraryHost(options: ts.CompilerOptions, declarationFiles: string[]): ts.CompilerHost {
   const host = ts.createCompilerHost(options);
   const libDir = path.dirname(ts.getDefaultLibFilePath(options)) + path.sep;
-  const declarations = new Set(allDeclarations().map((d) => path.resolve(d.path)));
+  const declarations = new Set(declarationFiles);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
     const resolved = path.resolve(fileName);
     const isLib = resolved.startsWith(libDir);
     if (!isLib && !declarations.has(resolved)) return getSourceFile(fileName, languageVersion, onError, shouldCreate);
-    let key = `${JSON.stringify(languageVersion)} ${resolved}`;
-    if (!isLib) {
-      try {
-        key += ` ${fs.statSync(resolved).mtimeMs}`;
-      } catch {
-        return getSourceFile(fileName, languageVersion, onError, shouldCreate);
-      }
-    }
-    let file = libraryFiles.get(key);
-    if (!file) {
-      file = getSourceFile(fileName, languageVersion, onError, shouldCreate);
-      if (file) libraryFiles.set(key, file);
-    }
+    // TypeScript's own lib files do not change while a process runs; a declaration may.
+    const mtimeMs = isLib ? 0 : fs.statSync(resolved, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+    const key = `${JSON.stringify(languageVersion)} ${resolved}`;
+    const kept = libraryFiles.get(key);
+    if (kept && kept.mtimeMs === mtimeMs) return kept.file;
+    const file = getSourceFile(fileName, languageVersion, onError, shouldCreate);
+    if (file) libraryFiles.set(key, { mtimeMs, file });
     return file;
   };
   return host;
@@ -98,10 +92,11 @@ export function compileApp(file: string, options: CompileOptions = {}): Compiled
   }
   const rootDir = path.dirname(entry);
   const compilerOpts = compilerOptions(rootDir);
+  const declarations = allDeclarations().map((d) => path.resolve(d.path));
   const program = ts.createProgram({
-    rootNames: [entry, ...allDeclarations().map((d) => d.path)],
+    rootNames: [entry, ...declarations],
     options: compilerOpts,
-    host: sharedLibraryHost(compilerOpts),
+    host: sharedLibraryHost(compilerOpts, declarations),
     oldProgram: options.previous?.program,
   });
   const outputs = new Map<string, { code: string; sources: readonly ts.SourceFile[] }>();
