@@ -59,6 +59,19 @@ export function checkTargetAddons(t: TargetSpec, version: string, needs: AddonNe
 
 const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
+/** The Node ABI a compiled addon was built for, from its `node_register_module_v<ABI>` entry
+ *  point (NODE_MODULE_INIT, NAN's NODE_MODULE); null when it has none: Node-API addons fit every
+ *  ABI, and an old-style one only tells by loading (the build's smoke test does). */
+export function addonAbi(file: string): string | null {
+  const found = /node_register_module_v(\d+)/.exec(fs.readFileSync(file).toString('latin1'));
+  return found ? found[1] : null;
+}
+
+const fitsAbi = (file: string, abi: string) => {
+  const built = addonAbi(file);
+  return built === null || built === abi;
+};
+
 /** The addon file for the base: the installed one when it fits, else a cached or fresh build. */
 export async function addonFor(base: BaseNode, need: AddonNeed, note: Note): Promise<string> {
   if (installedFits(base)) return path.join(need.packageDir, need.spec.path);
@@ -67,11 +80,13 @@ export async function addonFor(base: BaseNode, need: AddonNeed, note: Note): Pro
   const key = path.join(buildCacheDir(), 'addons', `${need.spec.package}@${version}`, `${t.name}-abi${base.abi}`);
   const file = path.join(key, path.basename(need.spec.path));
   const record = file + '.sha256';
-  const sound = () => fs.existsSync(file) && fs.existsSync(record) && fs.readFileSync(record, 'utf8').trim() === sha(file);
+  // The ABI is checked too: a build that took the wrong headers must not be served from the
+  // cache ever after (an entry a redox before the fix in nodeGypCommand may have left).
+  const sound = () => fs.existsSync(file) && fs.existsSync(record) && fs.readFileSync(record, 'utf8').trim() === sha(file) && fitsAbi(file, base.abi);
   if (sound()) return file;
   return withLock(key + '.lock', async () => {
     if (sound()) return file; // another build compiled it meanwhile
-    if (fs.existsSync(file)) note(`cached ${need.asset} for ${t.name} ABI ${base.abi} is damaged: building it again`);
+    if (fs.existsSync(file)) note(`cached ${need.asset} for ${t.name} ABI ${base.abi} is damaged or for another ABI: building it again`);
     return compileInto(base, t, need, version, key, file, record, note);
   });
 }
@@ -89,6 +104,10 @@ async function compileInto(base: BaseNode, t: TargetSpec, need: AddonNeed, versi
     await compile(base, t, work, need);
     const built = path.join(work, need.spec.path);
     if (!fs.existsSync(built)) throw new RedoxError('REDOX_BUILD_ADDON', `node-gyp finished but ${need.spec.path} was not produced for feature "${need.feature}"`);
+    if (!fitsAbi(built, base.abi)) {
+      throw new RedoxError('REDOX_BUILD_ADDON', `node-gyp built ${need.asset} for feature "${need.feature}" for Node ABI ${addonAbi(built)}, not ${base.abi} (Node ${base.version}): it compiled against other headers than ${base.headers ?? `Node ${base.version}'s`}`,
+        'check the environment for a node-gyp setting that names other headers (npm_config_nodedir, npm_config_target, npm_config_dist_url) and unset it');
+    }
     const staged = path.join(work, '.out');
     fs.mkdirSync(staged);
     fs.copyFileSync(built, path.join(staged, path.basename(file)));
@@ -105,11 +124,23 @@ async function compileInto(base: BaseNode, t: TargetSpec, need: AddonNeed, versi
   }
 }
 
-async function compile(base: BaseNode, t: TargetSpec, dir: string, need: AddonNeed): Promise<void> {
-  const args = [nodeGypScript(), 'rebuild', '--release', `--arch=${t.arch}`, `--jobs=${Math.max(1, os.cpus().length)}`];
+/** The node-gyp command line and environment that build against the base's headers. */
+export function nodeGypCommand(command: string, base: Pick<BaseNode, 'headers' | 'version'>, t: TargetSpec): { args: string[]; env: NodeJS.ProcessEnv } {
+  const args = [nodeGypScript(), command, '--release', `--arch=${t.arch}`, `--jobs=${Math.max(1, os.cpus().length)}`];
   // Linux packages carry their headers; on Windows node-gyp fetches headers and node.lib itself.
   args.push(base.headers ? `--nodedir=${base.headers}` : `--target=${base.version.replace(/^v/, '')}`);
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+  // node-gyp lets every npm_config_X variable (and npm_package_config_node_gyp_X) win over its
+  // own command line, and npm exports its whole config to the scripts it runs (npm test, npx):
+  // an npmrc's nodedir=/usr (set so that `npm install` builds against the machine's Node)
+  // would compile the addon for the machine's Node instead of the base's.
+  const ours = /^npm_(?:config|package_config_node_gyp)_(nodedir|target|arch|jobs|release|debug|dist_url|runtime)$/i;
+  for (const key of Object.keys(env)) if (ours.test(key)) delete env[key];
+  return { args, env };
+}
+
+async function compile(base: BaseNode, t: TargetSpec, dir: string, need: AddonNeed): Promise<void> {
+  const { args, env } = nodeGypCommand('rebuild', base, t);
   if (t.platform === 'linux' && !isMachine(t)) {
     const gxx = `${t.cross}g++`;
     try {
