@@ -81,7 +81,7 @@ export async function addonFor(base: BaseNode, need: AddonNeed, note: Note): Pro
   const file = path.join(key, path.basename(need.spec.path));
   const record = file + '.sha256';
   // The ABI is checked too: a build that took the wrong headers must not be served from the
-  // cache ever after (an entry a redox before the fix in nodeGypCommand may have left).
+  // cache ever after (an entry an older redox may have left: see nodeGypRebuild).
   const sound = () => fs.existsSync(file) && fs.existsSync(record) && fs.readFileSync(record, 'utf8').trim() === sha(file) && fitsAbi(file, base.abi);
   if (sound()) return file;
   return withLock(key + '.lock', async () => {
@@ -125,8 +125,8 @@ async function compileInto(base: BaseNode, t: TargetSpec, need: AddonNeed, versi
 }
 
 /** The node-gyp command line and environment that build against the base's headers. */
-export function nodeGypCommand(command: string, base: Pick<BaseNode, 'headers' | 'version'>, t: TargetSpec): { args: string[]; env: NodeJS.ProcessEnv } {
-  const args = [nodeGypScript(), command, '--release', `--arch=${t.arch}`, `--jobs=${Math.max(1, os.cpus().length)}`];
+function nodeGypRebuild(base: BaseNode, t: TargetSpec): { args: string[]; env: NodeJS.ProcessEnv } {
+  const args = [nodeGypScript(), 'rebuild', '--release', `--arch=${t.arch}`, `--jobs=${Math.max(1, os.cpus().length)}`];
   // Linux packages carry their headers; on Windows node-gyp fetches headers and node.lib itself.
   args.push(base.headers ? `--nodedir=${base.headers}` : `--target=${base.version.replace(/^v/, '')}`);
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
@@ -140,7 +140,7 @@ export function nodeGypCommand(command: string, base: Pick<BaseNode, 'headers' |
 }
 
 async function compile(base: BaseNode, t: TargetSpec, dir: string, need: AddonNeed): Promise<void> {
-  const { args, env } = nodeGypCommand('rebuild', base, t);
+  const { args, env } = nodeGypRebuild(base, t);
   if (t.platform === 'linux' && !isMachine(t)) {
     const gxx = `${t.cross}g++`;
     try {
