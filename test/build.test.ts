@@ -453,13 +453,20 @@ test('the smoke test rejects a binary that lacks a requested feature or has othe
 });
 
 test('bad input fails fast with the code and a hint', { skip }, async () => {
-  const dir = write(scratch(), { 'app.ts': 'const n: number = "not a number";\nexport default n;\n', 'fake-node': '#!/bin/sh\nexec ' + process.execPath + ' "$@"\n', 'file': '' });
+  const dir = write(scratch(), {
+    'app.ts': 'const n: number = "not a number";\nexport default n;\n', 'fake-node': '#!/bin/sh\nexec ' + process.execPath + ' "$@"\n', 'file': '',
+    // A Lua syntax error in the app, and one in a module of its folder that it never requires.
+    'broken/app.lua': 'local app = redox.router()\napp:get("/", function(req\n  return { json = {} }\nend)\nreturn app\n',
+    'unused/app.lua': 'return redox.router()\n', 'unused/lib/old.lua': 'return { x = }\n',
+  });
   fs.chmodSync(path.join(dir, 'fake-node'), 0o755);
   const cases: [string[], number, RegExp][] = [
     [['--features', 'sqlit'], 2, /unknown feature "sqlit" \(did you mean "sqlite"\?\)/],
     [['--distro', 'wbe'], 2, /unknown distro "wbe" \(did you mean "web"\?\)/],
     [['--distro', 'web', '--app', 'missing.lua'], 1, /--app missing\.lua: file not found.*REDOX_APP_NOT_FOUND/s],
     [['--distro', 'web', '--app', 'app.ts'], 1, /app\.ts:1:7 - error TS2322.*REDOX_COMPILE/s],
+    [['--distro', 'web', '--app', 'broken/app.lua'], 1, /--app broken\/app\.lua: app\.lua:3: '\)' expected near 'return'\n  hint: fix the syntax error.*REDOX_APP_LOAD/s],
+    [['--distro', 'web', '--app', 'unused/app.lua'], 1, /--app unused\/app\.lua: lib\/old\.lua:1: unexpected symbol near '}'\n  hint: fix it, or move lib\/old\.lua out of the app's folder.*REDOX_APP_LOAD/s],
     [['--distro', 'minimal', '--node', 'file'], 1, /--node file is not a Node binary.*REDOX_BUILD_NODE/s],
     [['--distro', 'minimal', '--node', 'fake-node'], 1, /--node fake-node \(Node v[\d.]+\) lacks the SEA fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2/],
     [['--distro', 'minimal', '--out', 'file/dist'], 1, /cannot write to --out file\/dist .*REDOX_BUILD_OUT/s],
@@ -471,7 +478,7 @@ test('bad input fails fast with the code and a hint', { skip }, async () => {
     assert.equal(r.code, code, `build ${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, `build ${args.join(' ')}`);
   }
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['app.ts', 'fake-node', 'file'], 'no output folder was created');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['app.ts', 'broken', 'fake-node', 'file', 'unused'], 'no output folder was created');
   const project = write(scratch(), { 'redox.json': JSON.stringify({ features: ['uuid'], distros: 'web' }) });
   const bad = await redox(['build'], project);
   assert.equal(bad.code, 2);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { RedoxError } from '../../errors';
 import { splitTarget } from '../../runtime/app-source';
 import { EmbeddedApp } from '../../runtime/sea/embedded';
+import { luaWasmPath } from '../catalogue/packages';
 
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git']);
 
@@ -51,4 +52,26 @@ export function collectApp(target: string, cwd: string): EmbeddedApp {
   const main = path.basename(file);
   files[main] = typescript ? compileTypeScript(file) : fs.readFileSync(file, 'utf8');
   return { main, attr: attr ?? null, files };
+}
+
+/** Every embedded Lua file must parse, checked before the slow steps: a syntax error would
+ *  otherwise ship in a binary that fails only when started (or when the module is required),
+ *  where `redox serve` and `redox test` refuse the same app at once. */
+export async function checkAppSyntax(app: EmbeddedApp, target: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LuaVM } = require('../../lua/vm') as typeof import('../../lua/vm');
+  const vm = await LuaVM.create(luaWasmPath());
+  try {
+    for (const [name, source] of Object.entries(app.files)) {
+      try {
+        vm.unref(vm.compile(source, '@' + name));
+      } catch (err) {
+        throw new RedoxError('REDOX_APP_LOAD', `--app ${splitTarget(target).spec}: ${(err as Error).message}`,
+          name === app.main ? 'fix the syntax error (redox serve and redox test report it too)'
+            : `fix it, or move ${name} out of the app's folder: every .lua file under it is embedded in the binary`);
+      }
+    }
+  } finally {
+    vm.close();
+  }
 }

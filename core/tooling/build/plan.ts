@@ -7,7 +7,7 @@ import { RedoxError } from '../../errors';
 import { Catalogue, distroFeatures, loadCatalogue } from '../catalogue/catalogue';
 import { resolveSelection } from '../catalogue/resolve';
 import { parseLimit } from '../../runtime/limits';
-import { collectApp } from './app';
+import { checkAppSyntax, collectApp } from './app';
 import { BaseNode, resolveBase } from './node-base';
 import { AddonNeed, checkAddonsBuildable, checkTargetAddons } from './addons';
 import { isMachine, parseTarget } from './targets';
@@ -138,6 +138,7 @@ export async function planBuild(root: string, request: BuildRequest, workDir: st
   }
 
   const app = appTarget ? collectApp(appTarget, request.cwd) : null;
+  if (app) await checkAppSyntax(app, appTarget!);
   if (request.target !== undefined && request.name === undefined) for (const t of targets) t.name += `-${request.target}`;
   const needs = addonNeeds(root, catalogue, locals, targets);
   if (request.target !== undefined && !request.node && request.nodeVersion?.trim() !== 'host') {
