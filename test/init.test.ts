@@ -75,6 +75,14 @@ for (const t of TEMPLATES) {
       // The registry's package named "redox" is someone else's: never install by that name.
       assert.doesNotMatch(workflow, /npm (install|i)\b[^\n]*\sredox(@|\s|$)/m);
       assert.doesNotMatch(workflow, /npx\s+redox@/);
+      // What the README tells of the workflow and of the web distro is what they are.
+      const installed = /npm install --global (\S+)\n/.exec(workflow)![1];
+      assert.ok(readme.includes(`installs\nRedox with \`npm install --global ${installed}\``), 'README names the workflow\'s install line');
+      const webSentence = /The `web` distro has ([^;]+);/.exec(readme.replace(/\n/g, ' '));
+      if (webSentence) {
+        const web = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'distros', 'web.json'), 'utf8')) as { features: string[] };
+        assert.deepEqual(webSentence[1].split(/,\s*|\s+and\s+/).sort(), [...web.features].sort(), 'README lists the web distro\'s features');
+      }
     });
 
     it('serves the app and answers its routes over HTTP', async () => {
