@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from './support/harness';
-import { LuaSource, luaSources } from './support/lua-sources';
+import { LuaSource, luaSources, repositoryFiles } from './support/lua-sources';
 
 const run = promisify(execFile);
 
@@ -107,4 +107,26 @@ test('an accidental global, an unused variable and a syntax error are reported a
   assert.match(warnings[1], /^features\/bad\/bad\.lua\.ts:13:9: \(W211\) unused variable 'unused'/);
   assert.match(warnings[2], /^core\/runtime\/bad\.ts:5:30: \(E011\) /);
   assert.match(warnings[3], /^templates\/lua\/bad\.lua:1:41: \(W113\) accessing undefined variable 'undefined_thing'/);
+});
+
+test('the sources are the repository\'s: not a user\'s app.lua at the top of a clone, nor a project `redox init` made there', async () => {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'redox-lint-repo-'));
+  try {
+    const write = (f: string) => {
+      fs.mkdirSync(path.dirname(path.join(repo, f)), { recursive: true });
+      fs.writeFileSync(path.join(repo, f), 'return 1\n');
+    };
+    for (const f of ['features/a/a.lua', 'README.md', '.gitignore']) write(f);
+    fs.writeFileSync(path.join(repo, '.gitignore'), 'dist/\n');
+    const git = (...args: string[]) => run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });
+    await git('init', '-q');
+    await git('add', '-A');
+    await git('commit', '-q', '-m', 'x');
+    // The README's Quickstart app, a project made by `redox init`, a build's output, and a
+    // developer's new, not yet committed feature source.
+    for (const f of ['app.lua', 'my-service/app.lua', 'dist/x.lua', 'features/b/b.lua']) write(f);
+    assert.deepEqual(repositoryFiles(repo), ['.gitignore', 'README.md', 'features/a/a.lua', 'features/b/b.lua']);
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,7 @@
 // Every Lua source in the repository, with where each of its lines lives: the constants of
 // *.lua.ts files, Lua strings in other TypeScript marked with a /* lua */ comment, .lua files,
 // and the ```lua examples of READMEs and docs. Used by test/lua-lint.test.ts.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -25,6 +26,26 @@ function walk(root: string, dir = root, out: string[] = []): string[] {
     else out.push(path.relative(root, p).split(path.sep).join('/'));
   }
   return out;
+}
+
+/** The repository's files: in a git checkout, the tracked ones, and new ones in the folders it
+ *  has (a source added under features/ but not yet committed). Left out: files at the top and
+ *  new top-level folders, such as the README's `app.lua` written in a clone or a project made
+ *  there by `redox init`, which are the user's, not the repository's. Elsewhere, every file. */
+export function repositoryFiles(root: string): string[] {
+  const git = (...args: string[]) => execFileSync('git', ['ls-files', '-z', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString().split('\0').filter(Boolean);
+  let tracked: string[];
+  let untracked: string[];
+  try {
+    tracked = git();
+    untracked = git('--others', '--exclude-standard');
+  } catch {
+    return walk(root);
+  }
+  const folders = new Set(tracked.filter((f) => f.includes('/')).map((f) => f.split('/')[0]));
+  const files = [...tracked, ...untracked.filter((f) => f.includes('/') && folders.has(f.split('/')[0]))];
+  return files.filter((f) => !f.split('/').some((part) => SKIP.has(part)) && fs.existsSync(path.join(root, f))).sort();
 }
 
 /** 1-based line and column of `index` in `text`. */
@@ -103,7 +124,7 @@ function markdownSources(root: string, file: string): LuaSource[] {
 
 export function luaSources(root: string, opts: { markdown?: boolean } = {}): LuaSource[] {
   const out: LuaSource[] = [];
-  for (const file of walk(root)) {
+  for (const file of repositoryFiles(root)) {
     if (file.endsWith('.lua.ts')) out.push(...luaTsSources(root, file));
     else if (file.endsWith('.ts') && !file.endsWith('.d.ts')) out.push(...markedSources(root, file));
     else if (file.endsWith('.lua')) {
