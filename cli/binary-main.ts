@@ -2,6 +2,7 @@
 // the build's features, then calls main(). Everything else comes from the SEA assets: the build
 // info, the Lua wasm, native addons and the embedded app. Nothing here may import build-time
 // code (esbuild, the catalogue loader, the build commands).
+import fs from 'node:fs';
 import * as sea from 'node:sea';
 import { Command } from 'commander';
 import { FeatureDefinition } from '../core/feature';
@@ -111,10 +112,11 @@ export function main(features: FeatureDefinition[]): void {
     profile: () => profile,
     app: (target) => {
       if (target) return appFromTarget(target);
-      app ??= embeddedApp(info);
-      if (!app) throw new RedoxError('REDOX_USAGE', 'no app given', `pass a Lua file: ${info.name} serve app.lua (or build with --app to embed one)`);
+      app ??= embeddedApp(info) ?? (fs.existsSync('app.lua') ? appFromTarget('app.lua') : undefined);
+      if (!app) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.lua here', `pass a Lua file: ${info.name} serve app.lua (or build with --app to embed one)`);
       return app;
     },
+    appDefault: info.app ? `the embedded app, ${info.app.main}` : 'app.lua here',
     setExitCode: (code) => { exitCode = code; },
     features,
     exit: (code) => process.stdout.write('', () => process.exit(code)),

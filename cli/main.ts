@@ -15,7 +15,7 @@ import type * as DevProfile from '../core/tooling/dev/profile';
 import { projectRoot } from '../core/tooling/catalogue/packages';
 import { appForTarget } from '../core/tooling/dev/target';
 import { RedoxError } from '../core/errors';
-import { loadProject } from '../core/tooling/project';
+import { defaultAppTarget, loadProject, NO_APP_HINT } from '../core/tooling/project';
 import pkg from '../package.json';
 
 let cached: Catalogue | undefined;
@@ -42,10 +42,11 @@ const runtimeEntry: RuntimeEntry = {
     return devProfiles().devProfile(c, selection, pkg.version);
   },
   app: (target) => {
-    target ??= loadProject(process.cwd())?.app;
-    if (!target) throw new RedoxError('REDOX_USAGE', 'no app given', 'pass a Lua file (app.lua) or a module target (myapp.server:app)');
+    target ??= defaultAppTarget(process.cwd());
+    if (!target) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.lua or app.ts here', NO_APP_HINT);
     return appForTarget(target);
   },
+  appDefault: '"app" in redox.json, else app.lua or app.ts here',
   setExitCode: (code) => { exitCode = code; },
   get features() {
     return (everyFeature ??= devProfiles().catalogueFeatures(catalogue(), [...catalogue().features.keys()]));

@@ -34,6 +34,8 @@ export interface RuntimeEntry {
   selectable: boolean;
   /** Turns a target into an app; the development CLI compiles TypeScript here. */
   app(target: string | undefined): AppSource;
+  /** What serve uses when no target is given, for --help. */
+  appDefault: string;
   /** Signals the exit code to the entry point (the process ends when its work is done). */
   setExitCode(code: number): void;
   /** Asks the entry point to end the process now (after a graceful shutdown). */
@@ -50,7 +52,7 @@ const DEV_SELECTION_DEFAULT = 'redox.json\'s, else every feature';
 export function addRuntimeCommands(program: Command, entry: RuntimeEntry): void {
   const serve = program.command('serve')
     .description('serve a Lua app over HTTP')
-    .argument('[target]', 'app.lua, dir/app.lua:attr, or a module target such as myapp.server:app (attr defaults to app)');
+    .argument('[target]', `app.lua, dir/app.lua:attr, or a module target such as myapp.server:app (attr defaults to app) [default: ${entry.appDefault}]`);
   listenOptions(serve)
     .option('--dev', 'show error messages and tracebacks to HTTP clients (never in production)');
   limitOptions(serve)

@@ -1,10 +1,9 @@
 // `redox test [paths...]`: discovers test files, runs each in a fresh VM with the features
 // `serve` would use, and reports (spec, tap or junit). Exit code 1 when a test fails.
 import fs from 'node:fs';
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import { RedoxError } from '../core/errors';
-import { loadProject } from '../core/tooling/project';
+import { defaultAppTarget } from '../core/tooling/project';
 import { createLogger } from '../core/runtime/log';
 import { AppSource } from '../core/runtime/app-source';
 import { discoverTests } from '../core/tooling/testing/discover';
@@ -14,12 +13,7 @@ import { selectionOptions, selectionValues } from './options';
 import { RuntimeEntry } from './runtime-commands';
 
 /** The app under test: --app, else redox.json's "app", else app.lua or app.ts here. */
-function appTarget(flag: string | undefined, cwd: string): string | undefined {
-  if (flag) return flag;
-  const project = loadProject(cwd);
-  if (project?.app) return path.relative(cwd, project.app) || project.app;
-  return ['app.lua', 'app.ts'].find((f) => fs.existsSync(path.join(cwd, f)));
-}
+const appTarget = (flag: string | undefined, cwd: string) => flag ?? defaultAppTarget(cwd);
 
 export function addTestCommands(program: Command, entry: RuntimeEntry): void {
   const test = program.command('test')

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { RedoxError } from '../core/errors';
 import { resolveLimits } from '../core/runtime/limits';
 import { createLogger } from '../core/runtime/log';
+import { defaultAppTarget, NO_APP_HINT } from '../core/tooling/project';
 import { RuntimeEntry } from './runtime-commands';
 import { featureSettingOptions, featureSettingValues, limitOptions, limitValues, listenOptions, listenValues, onShutdown, selectionOptions, selectionValues } from './options';
 import pkg from '../package.json';
@@ -32,11 +33,13 @@ export function addTsCommands(program: Command, entry: RuntimeEntry, print: Prin
 
   const dev = program.command('dev')
     .description('serve an app and reload it when its files change (TypeScript is recompiled); a version that fails to load is not swapped in')
-    .argument('<app>', 'app.lua or app.ts (optionally :attr)');
+    .argument('[app]', 'app.lua or app.ts (optionally :attr) [default: "app" in redox.json, else app.lua or app.ts here]');
   listenOptions(dev);
   limitOptions(dev);
   featureSettingOptions(dev, () => entry.features);
-  selectionOptions(dev, 'redox.json\'s, else every feature').action(async (app: string, opts: Record<string, any>) => {
+  selectionOptions(dev, 'redox.json\'s, else every feature').action(async (given: string | undefined, opts: Record<string, any>) => {
+    const app = given ?? defaultAppTarget(process.cwd());
+    if (!app) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.lua or app.ts here', NO_APP_HINT);
     const { startDev } = require('../core/tooling/dev/dev') as typeof import('../core/tooling/dev/dev');
     const listen = listenValues(opts);
     const server = await startDev({

@@ -28,11 +28,11 @@ async function serveAndGet(args: string[], cwd: string, urlPath = '/'): Promise<
   }
 }
 
-test('the seed example serves as written (global get, json.encode)', async () => {
+test('the seed example serves as written (global get, json.encode); serve with no target serves app.lua', async () => {
   const dir = write(tempDir(), {
     'app.lua': 'local function index() return json.encode({id = 1, name = "Alice"}) end\nget("/", index)\n',
   });
-  const r = await serveAndGet(['app.lua'], dir);
+  const r = await serveAndGet([], dir);
   assert.equal(r.status, 200);
   assert.deepEqual(JSON.parse(r.text), { id: 1, name: 'Alice' });
   assert.match(r.stdout, /^listening on http:\/\/127\.0\.0\.1:\d+$/m);
@@ -153,6 +153,13 @@ test('bad flags exit 2 with a message', async () => {
   assert.match(q.stderr(), /--max-body must be 1048576, 512KiB or 2MiB/);
   const r = spawnRedox(['nonsense']);
   assert.equal(await r.exited, 2);
+  // No target and nothing to default to: serve and dev say where they looked.
+  const empty = tempDir();
+  for (const command of ['serve', 'dev']) {
+    const none = spawnRedox([command], { cwd: empty });
+    assert.equal(await none.exited, 2, command);
+    assert.match(none.stderr(), /no app given, and no app\.lua or app\.ts here\n  hint: .*a redox\.json naming "app"/, command);
+  }
 });
 
 test('redox features and distros list the catalogue, as text and JSON', async () => {

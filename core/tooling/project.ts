@@ -62,3 +62,14 @@ export function loadProject(dir: string): Project | undefined {
     app: app === undefined ? undefined : path.resolve(projectDir, app),
   };
 }
+
+/** The app a command uses when none is named (serve, dev, test): redox.json's "app", else
+ *  app.lua or app.ts in `dir` (the files `redox init` writes). */
+export function defaultAppTarget(dir: string): string | undefined {
+  const project = loadProject(dir);
+  if (project?.app) return path.relative(dir, project.app) || project.app;
+  return ['app.lua', 'app.ts'].find((f) => fs.existsSync(path.join(dir, f)));
+}
+
+/** The hint for a command that has no app. */
+export const NO_APP_HINT = 'pass a Lua file (app.lua) or a module target (myapp.server:app), or run it in a folder with app.lua, app.ts or a redox.json naming "app"';
