@@ -278,7 +278,7 @@ return app
   }
 });
 
-test('minimal: serves a core-only app (also with --workers 2), and an absent feature fails clearly', { skip }, async () => {
+test('minimal: serves a core-only app (also with --workers 2 and no target), and an absent feature fails clearly', { skip }, async () => {
   const { dir, bin } = isolate(path.join(ALL, 'redox-minimal'), {
     'app.lua': 'get("/", function(req) return json.encode({ ok = true, features = #redox.features }) end)\n',
     'needs-uuid.lua': 'local uuid = require("uuid")\nprint(uuid.v4())\n',
@@ -291,7 +291,8 @@ test('minimal: serves a core-only app (also with --workers 2), and an absent fea
   await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0']), async (url) => {
     assert.deepEqual(await (await fetch(url + '/')).json(), { ok: true, features: 0 });
   });
-  await serving(runIsolated(dir, bin, ['serve', 'app.lua', '--port', '0', '--workers', '2']), async (url) => {
+  // No target: a binary without an embedded app serves app.lua of the folder it runs in.
+  await serving(runIsolated(dir, bin, ['serve', '--port', '0', '--workers', '2']), async (url) => {
     assert.deepEqual(await (await fetch(url + '/')).json(), { ok: true, features: 0 });
   });
   const absent = await finish(runIsolated(dir, bin, ['run', 'needs-uuid.lua'], { REDOX_CACHE_DIR: '', TMPDIR: os.tmpdir() }));
