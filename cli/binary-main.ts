@@ -15,7 +15,7 @@ import { AssetCache, cacheDir } from '../core/runtime/sea/asset-cache';
 import { EmbeddedSource, EmbeddedStaticIndex } from '../core/runtime/http/static-files';
 import { APP_ASSET, STATIC_DATA_ASSET, STATIC_INDEX_ASSET, BuildInfo, EmbeddedApp, featureAssetKey, LUA_CHUNKS_ASSET, MANIFEST_ASSET, WASM_ASSET } from '../core/runtime/sea/embedded';
 import { addRuntimeCommands, runIfWorker, RuntimeEntry } from './runtime-commands';
-import { newProgram, runProgram } from './program';
+import { newProgram, runProgram, tolerateClosedOutput } from './program';
 import { reportError } from './report';
 import { byName } from '../core/order';
 
@@ -127,6 +127,7 @@ export function main(features: FeatureDefinition[]): void {
   addRuntimeCommands(program, entry);
   addInfoCommands(program, info, features, print);
 
+  tolerateClosedOutput();
   // A worker forked by `serve --workers` gets its orders from the primary, not from argv.
   const worker = runIfWorker(entry);
   if (worker) {

@@ -7,7 +7,7 @@ import { addDeployCommands } from './deploy-commands';
 import { addTsCommands } from './ts-commands';
 import { addVersionCommand } from './version-command';
 import { addTestCommands } from './test-commands';
-import { newProgram, runProgram } from './program';
+import { newProgram, runProgram, tolerateClosedOutput } from './program';
 import { reportError } from './report';
 import { loadCatalogue, Catalogue } from '../core/tooling/catalogue/catalogue';
 import { resolveSelection } from '../core/tooling/catalogue/resolve';
@@ -62,6 +62,7 @@ addDeployCommands(program, (t) => process.stdout.write(t));
 addVersionCommand(program, pkg.version, (t) => process.stdout.write(t));
 addTestCommands(program, runtimeEntry);
 
+tolerateClosedOutput();
 const worker = runIfWorker(runtimeEntry);
 if (worker) {
   worker.catch((err) => process.exit(reportError(err)));

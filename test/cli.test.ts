@@ -153,6 +153,11 @@ test('bad flags exit 2 with a message', async () => {
   assert.match(q.stderr(), /--max-body must be 1048576, 512KiB or 2MiB/);
   const r = spawnRedox(['nonsense']);
   assert.equal(await r.exited, 2);
+  // commander's own parse errors end like every other error: a hint and the code.
+  assert.match(r.stderr(), /error: unknown command 'nonsense'\n  hint: run with --help for usage\n  \(REDOX_USAGE: the command line is invalid\)\n$/);
+  const bare = spawnRedox(['deploy']);
+  assert.equal(await bare.exited, 2, 'a command that needs a subcommand');
+  assert.match(bare.stderr(), /Usage: redox deploy[\s\S]*\(REDOX_USAGE: /);
   // No target and nothing to default to: serve and dev say where they looked.
   const empty = tempDir();
   for (const command of ['serve', 'dev']) {
@@ -160,6 +165,13 @@ test('bad flags exit 2 with a message', async () => {
     assert.equal(await none.exited, 2, command);
     assert.match(none.stderr(), /no app given, and no app\.lua or app\.ts here\n  hint: .*a redox\.json naming "app"/, command);
   }
+});
+
+test('a reader that goes away (redox distros | head -0) ends nothing in a crash: exit 0, no stack', async () => {
+  const p = spawnRedox(['distros']);
+  p.child.stdout!.destroy(); // closed long before the child has booted and prints
+  assert.equal(await p.exited, 0, p.stderr());
+  assert.doesNotMatch(p.stderr(), /EPIPE|at /);
 });
 
 test('redox features and distros list the catalogue, as text and JSON', async () => {
