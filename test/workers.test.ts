@@ -103,6 +103,32 @@ test('a worker killed with SIGKILL under load is restarted while the other keeps
   }
 });
 
+test('every worker killed at once (an OOM kill, a crash in all): the primary stays and restarts them, with no admin listener to keep it alive', async () => {
+  const { p, url } = await start('2');
+  try {
+    const victims = children(p);
+    assert.equal(victims.length, 2);
+    for (const pid of victims) process.kill(pid, 'SIGKILL');
+    const after = await until('two replacement workers', () => {
+      if (p.child.exitCode !== null) throw new Error(`the primary exited (code ${p.child.exitCode}) with no worker left: ${p.stdout()}`);
+      const c = children(p);
+      return c.length === 2 && !c.some((pid) => victims.includes(pid)) ? c : undefined;
+    });
+    assert.equal(after.length, 2);
+    // The replacements serve (a request may meet a worker still booting: retried, not raced).
+    let status = 0;
+    for (const deadline = Date.now() + 60_000; status !== 200 && Date.now() < deadline;) {
+      status = await get(url + '/').then((r) => r.status, () => 0);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(status, 200);
+    assert.equal(p.child.exitCode, null, 'the primary still runs');
+  } finally {
+    p.child.kill('SIGTERM');
+    await p.exited;
+  }
+});
+
 // Windows has no SIGTERM for a child process: kill() there ends it at once, so no drain to test.
 const noSigterm = process.platform === 'win32' ? 'Windows cannot deliver SIGTERM to a child process (kill ends it at once)' : false;
 

@@ -82,6 +82,7 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
   let closing = false;
   let url = '';
   const slots = new Set<Slot>();
+  const restarts = new Set<NodeJS.Timeout>();
   const watch = heartbeatTimeoutMs > 0 ? setInterval(() => {
     const now = Date.now();
     for (const slot of slots) {
@@ -101,8 +102,13 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
   if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
   return new Promise<Supervisor>((resolve, reject) => {
     let listening = 0;
+    // Workers share the socket of their listen key while one of them holds it; when every
+    // worker is gone, cluster closes it, and a replacement listening on port 0 again would get
+    // another port. So from then on workers listen on the port the first one was given.
+    let listenSpec = spec;
     const fork = (failures: number) => {
-      const worker = cluster.fork({ [SPEC_ENV]: JSON.stringify(spec) });
+      if (slots.size === 0 && url && listenSpec.port === 0) listenSpec = { ...spec, port: Number(new URL(url).port) };
+      const worker = cluster.fork({ [SPEC_ENV]: JSON.stringify(listenSpec) });
       const slot: Slot = { worker, startedAt: Date.now(), failures, lastBeat: Date.now(), listening: false };
       slots.add(slot);
       // Operators (and the tests, on every platform) learn the workers' pids from the log.
@@ -131,7 +137,13 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
         const delay = quick ? Math.min(10_000, 100 * 2 ** (nextFailures - 1)) : 0;
         log.error('worker exited; restarting', { pid: worker.process.pid, code, signal, restart_in_ms: delay });
         // The same listen key (port 0 included) makes cluster hand over the shared socket again.
-        setTimeout(() => { if (!closing) fork(nextFailures); }, delay).unref();
+        // The timer keeps the primary alive: with every worker gone, cluster has closed the
+        // shared socket, and nothing else may be left in the event loop (no admin listener).
+        const restart = setTimeout(() => {
+          restarts.delete(restart);
+          if (!closing) fork(nextFailures);
+        }, delay);
+        restarts.add(restart);
       });
     };
     for (let i = 0; i < count; i++) fork(0);
@@ -142,6 +154,8 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
       close: () => new Promise<void>((done) => {
         closing = true;
         if (watch) clearInterval(watch);
+        for (const t of restarts) clearTimeout(t);
+        restarts.clear();
         if (slots.size === 0) return done();
         const timer = setTimeout(() => {
           for (const s of slots) s.worker.process.kill('SIGKILL');
