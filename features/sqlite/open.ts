@@ -95,6 +95,32 @@ export function openDatabase(file: string, opts: ReturnType<typeof readOptions>,
   } catch (err) {
     if (db?.open) db.close();
     const f = failure(err, 'sqlite.open');
-    return new LuaFailure(f.code, `cannot open ${shown}: ${f.message}`, f.details);
+    const why = f.code.startsWith('SQLITE_CANTOPEN') && !isMemory(file) ? accessProblem(file, opts.readonly) : '';
+    return new LuaFailure(f.code, `cannot open ${shown}: ${f.message}${why}`, f.details);
   }
+}
+
+/** Why SQLite could not open a file, when file permissions explain it: its own message
+ *  ("unable to open database file") names neither the file's nor the folder's access. */
+function accessProblem(file: string, readonly: boolean): string {
+  const can = (p: string, mode: number) => {
+    try {
+      fs.accessSync(p, mode);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const who = typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : '';
+  const dir = path.dirname(path.resolve(file));
+  const exists = fs.existsSync(file);
+  if (exists && !can(file, fs.constants.R_OK)) return `; the file is not readable by this process${who}`;
+  if (readonly) return '';
+  if (exists && !can(file, fs.constants.W_OK)) return `; the file is not writable by this process${who}: open it with readonly = true, or give it write access`;
+  if (!can(dir, fs.constants.W_OK)) {
+    return exists
+      ? `; its folder ${dir} is not writable by this process${who}, and SQLite writes its journal beside the file: open it with readonly = true, or give the folder write access`
+      : `; its folder ${dir} is not writable by this process${who}, so the database cannot be created there`;
+  }
+  return '';
 }

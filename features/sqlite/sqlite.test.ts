@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { luaWith, serveLua, tempDir, LuaHarness, ROOT } from '../../test/support/harness';
+import { luaWith, serveLua, spawnRedox, tempDir, LuaHarness, ROOT } from '../../test/support/harness';
 
 /** A VM with a fresh file database opened as the global `db`. */
 async function withDb(file = path.join(tempDir('redox-sqlite-'), 'app.db')): Promise<LuaHarness & { file: string }> {
@@ -344,6 +344,30 @@ test('open failures return nil, err with SQLITE_CANTOPEN, SQLITE_NOTADB and frie
   } finally {
     await lua.close();
   }
+});
+
+// Root may write anywhere, so the check runs the CLI as nobody (setpriv, util-linux).
+const asNobody = process.platform !== 'linux' || process.getuid?.() !== 0 ? 'needs root on Linux to run a process as nobody'
+  : !fs.existsSync('/usr/bin/setpriv') ? 'setpriv (util-linux) is not installed' : false;
+
+test('a folder or file this process may not write: the open error says so, with the uid', { skip: asNobody }, async () => {
+  const dir = tempDir('redox-sqlite-');
+  fs.chmodSync(dir, 0o755); // nobody may enter and read, not write
+  fs.writeFileSync(path.join(dir, 'check.lua'), `
+    local _, e1 = sqlite.open("new.db")
+    local _, e2 = sqlite.open("locked.db")
+    print(e1.code .. " | " .. e1.message)
+    print(e2.code .. " | " .. e2.message)
+  `);
+  fs.writeFileSync(path.join(dir, 'locked.db'), '');
+  fs.chmodSync(path.join(dir, 'locked.db'), 0o600);
+  const p = spawnRedox(['run', 'check.lua', '--features', 'sqlite'], {
+    cwd: dir, env: { HOME: dir }, bin: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, path.join(ROOT, 'build', 'cli', 'main.js')],
+  });
+  assert.equal(await p.exited, 0, p.stderr());
+  const [created, locked] = p.stdout().trim().split('\n');
+  assert.equal(created, `SQLITE_CANTOPEN | cannot open new.db: unable to open database file; its folder ${fs.realpathSync(dir)} is not writable by this process (uid 65534), so the database cannot be created there`);
+  assert.equal(locked, 'SQLITE_CANTOPEN | cannot open locked.db: unable to open database file; the file is not readable by this process (uid 65534)');
 });
 
 test('the seed form: sqlite.connect("sqlite::memory:") and URL paths', async () => {
