@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listeningUrl, spawnRedox, tempDir } from './support/harness';
 import { helpOptions } from './support/help';
-import { LIMIT_SPECS } from '../core/runtime/limits';
+import { LIMIT_SPECS, resolveLimits } from '../core/runtime/limits';
 
 function write(dir: string, files: Record<string, string>): string {
   for (const [name, text] of Object.entries(files)) {
@@ -172,6 +172,13 @@ test('a reader that goes away (redox distros | head -0) ends nothing in a crash:
   p.child.stdout!.destroy(); // closed long before the child has booted and prints
   assert.equal(await p.exited, 0, p.stderr());
   assert.doesNotMatch(p.stderr(), /EPIPE|at /);
+});
+
+test('limits that cannot work are usage errors: --handler-timeout 0, --memory-limit under 1MiB (0 still means no limit)', () => {
+  assert.throws(() => resolveLimits({ handlerTimeoutMs: '0' }), { code: 'REDOX_USAGE', message: '--handler-timeout must be at least 1ms, got "0": every handler would time out at once' });
+  assert.throws(() => resolveLimits({}, { REDOX_MEMORY_LIMIT: '10' }), { code: 'REDOX_USAGE', message: /^REDOX_MEMORY_LIMIT must be at least 1MiB \(or 0 for no limit\), got "10"/ });
+  assert.equal(resolveLimits({ memoryBytes: '0' }).memoryBytes, 0);
+  assert.equal(resolveLimits({ memoryBytes: '1MiB', handlerTimeoutMs: '1ms' }).memoryBytes, 1024 * 1024);
 });
 
 test('redox features and distros list the catalogue, as text and JSON', async () => {
