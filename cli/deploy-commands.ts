@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { RedoxError } from '../core/errors';
 import { kubernetesObjects, planKubernetes } from '../core/tooling/deploy/kubernetes';
+import { makeDirs } from '../core/tooling/make-dirs';
 
 export function addDeployCommands(program: Command, print: (text: string) => void): void {
   const deploy = program.command('deploy').description('generate what an orchestrator needs to run a built binary');
@@ -29,7 +30,7 @@ export function addDeployCommands(program: Command, print: (text: string) => voi
       if (!opts.out) return print(docs.join('---\n'));
       const dir = path.resolve(opts.out);
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        makeDirs(dir);
         const files = ['deployment.yaml', 'service.yaml', 'hpa.yaml'];
         files.forEach((f, i) => fs.writeFileSync(path.join(dir, f), docs[i]));
         print(files.map((f) => path.join(opts.out!, f)).join('\n') + '\n');

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { RedoxError } from '../core/errors';
 import { resolveLimits } from '../core/runtime/limits';
 import { createLogger } from '../core/runtime/log';
+import { makeDirs } from '../core/tooling/make-dirs';
 import { defaultAppTarget, NO_APP_HINT } from '../core/tooling/project';
 import { RuntimeEntry } from './runtime-commands';
 import { featureSettingOptions, featureSettingValues, limitOptions, limitValues, listenOptions, listenValues, onShutdown, selectionOptions, selectionValues } from './options';
@@ -25,7 +26,7 @@ export function addTsCommands(program: Command, entry: RuntimeEntry, print: Prin
       const start = Date.now();
       const compiled = compileAppCached(app);
       const out = opts.out ?? app.replace(/\.ts$/i, '.lua');
-      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+      makeDirs(path.dirname(path.resolve(out)));
       fs.writeFileSync(out, compiled.lua);
       const how = compiled.cached ? ' (unchanged: from the compile cache)' : '';
       print(`compiled ${compiled.files.length} file${compiled.files.length === 1 ? '' : 's'} to ${out} in ${Date.now() - start} ms${how}\n`);

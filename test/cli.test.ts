@@ -181,6 +181,25 @@ test('limits that cannot work are usage errors: --handler-timeout 0, --memory-li
   assert.equal(resolveLimits({ memoryBytes: '1MiB', handlerTimeoutMs: '1ms' }).memoryBytes, 1024 * 1024);
 });
 
+// Node 20's recursive mkdir spins forever under /proc; the time limit turns a regression into a failure.
+test('an output path where no folder can be made (/proc/x) is a clear error, not a hang: build --out, deploy --out, init', {
+  skip: process.platform !== 'linux' && 'needs /proc', timeout: 120_000,
+}, async () => {
+  const cases: [string[], RegExp][] = [
+    [['build', '--features', 'uuid', '--out', '/proc/redox-nope/dist'], /cannot write to --out \/proc\/redox-nope\/dist .*ENOENT.*REDOX_BUILD_OUT/s],
+    [['deploy', 'kubernetes', '--out', '/proc/redox-nope'], /cannot write the manifests to \/proc\/redox-nope: ENOENT.*REDOX_BUILD_OUT/s],
+    [['init', '/proc/redox-nope/svc'], /cannot write the project to \/proc\/redox-nope\/svc .*ENOENT.*REDOX_BUILD_OUT/s],
+  ];
+  for (const [args, message] of cases) {
+    const p = spawnRedox(args, { cwd: tempDir() });
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 60_000);
+    const code = await p.exited;
+    clearTimeout(timer);
+    assert.equal(code, 1, `${args.join(' ')}: ${p.stderr()}`);
+    assert.match(p.stderr(), message, args.join(' '));
+  }
+});
+
 test('redox features and distros list the catalogue, as text and JSON', async () => {
   const f = spawnRedox(['features', '--json']);
   assert.equal(await f.exited, 0);

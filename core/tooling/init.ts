@@ -7,6 +7,7 @@ import { projectRoot } from './catalogue/packages';
 import { allDeclarations, coreDeclaration, featureDeclarations } from './typescript/declarations';
 import { renderLuaMetaCached } from './typescript/luals-cache';
 import { byName } from '../order';
+import { makeDirs } from './make-dirs';
 
 export const TEMPLATES = ['lua', 'typescript'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
@@ -100,10 +101,15 @@ export function initProject(options: InitOptions): InitResult {
       `for example ${options.packageName}@${options.version}, ./redox-lua-${options.version}.tgz, https://host/redox-lua-${options.version}.tgz or git+https://host/owner/redox.git`);
   }
   const files = renderTemplate(template, { name: projectName(dir), version: options.version, package: options.packageName, install });
-  for (const [rel, content] of files) {
-    const out = path.join(dir, rel);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, content);
+  try {
+    for (const [rel, content] of files) {
+      const out = path.join(dir, rel);
+      makeDirs(path.dirname(out));
+      fs.writeFileSync(out, content);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new RedoxError('REDOX_BUILD_OUT', `cannot write the project to ${options.dir} (${dir}): ${e.code ?? e.message}`, 'choose a folder you can write to');
   }
   return { dir, template, files: [...files.keys()].sort() };
 }

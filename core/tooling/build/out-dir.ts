@@ -2,12 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
+import { makeDirs } from '../make-dirs';
 
 export function prepareOutDir(given: string, cwd: string): string {
   const dir = path.resolve(cwd, given);
   const probe = path.join(dir, `.redox-write-test-${process.pid}`);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     fs.writeFileSync(probe, '');
     fs.rmSync(probe);
   } catch (err) {
