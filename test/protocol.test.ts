@@ -110,6 +110,21 @@ test('one address holds at most --max-connections-per-ip connections; more get 5
   await capped.close();
 });
 
+test('over --max-connections a connection is closed unanswered, and the log says why', async () => {
+  const capped = await serveLua(APP, [], { limits: { maxConnections: '2' } });
+  const cport = Number(new URL(capped.url).port);
+  const held = await Promise.all([1, 2].map(() => connect(cport)));
+  held[1].sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await held[1].until((t) => t.includes('\r\n\r\nok'));
+  const extra = await connect(cport);
+  await extra.closed;
+  assert.equal(extra.text(), '');
+  assert.match(capped.log.lines.join('\n'), /connection refused: --max-connections reached.*"limit":2/);
+  for (const c of held) c.sock.destroy();
+  await Promise.all(held.map((c) => c.closed));
+  await capped.close();
+});
+
 test('a handler status 100-199 becomes a 500 with a log line', async () => {
   const r = await exchange('GET /interim HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.equal(statusLine(r), 'HTTP/1.1 500 Internal Server Error');

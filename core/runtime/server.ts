@@ -75,7 +75,16 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
     server.maxHeadersCount = MAX_HEADER_COUNT + 1;
     connections = watchConnections(server, limits, log);
   }
-  if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+  if (limits.maxConnections > 0) {
+    server.maxConnections = limits.maxConnections;
+    // Node closes a connection over the limit without a word: a warning (one a second) says why.
+    let lastDrop = 0;
+    server.on('drop', (data?: { remoteAddress?: string }) => {
+      if (Date.now() - lastDrop < 1000) return;
+      lastDrop = Date.now();
+      log.warn('connection refused: --max-connections reached', { limit: limits.maxConnections, ip: data?.remoteAddress });
+    });
+  }
   if (limits.maxRequestsPerSocket > 0 && 'maxRequestsPerSocket' in server) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   const compress = options.compress !== false;
   const batch = new DispatchBatch<HostResponse>();
