@@ -103,7 +103,7 @@ test('a worker killed with SIGKILL under load is restarted while the other keeps
   }
 });
 
-test('every worker killed at once (an OOM kill, a crash in all): the primary stays and restarts them, with no admin listener to keep it alive', async () => {
+test('every worker killed, at once or one after another: the primary stays (no admin listener keeps it alive), restarts them, and keeps the port', async () => {
   const { p, url } = await start('2');
   try {
     const victims = children(p);
@@ -123,6 +123,22 @@ test('every worker killed at once (an OOM kill, a crash in all): the primary sta
     }
     assert.equal(status, 200);
     assert.equal(p.child.exitCode, null, 'the primary still runs');
+    // One after the other, the second before the first one's replacement listens (an OOM
+    // killer working through them): the service keeps its port.
+    const [first, second] = after;
+    process.kill(first, 'SIGKILL');
+    await until('the first replacement forked', () => (children(p).some((pid) => !after.includes(pid)) ? true : undefined));
+    process.kill(second, 'SIGKILL');
+    await until('two more replacements', () => {
+      const c = children(p);
+      return c.length === 2 && !c.some((pid) => after.includes(pid)) ? c : undefined;
+    });
+    status = 0;
+    for (const deadline = Date.now() + 60_000; status !== 200 && Date.now() < deadline;) {
+      status = await get(url + '/').then((r) => r.status, () => 0);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(status, 200, 'the original URL still answers');
   } finally {
     p.child.kill('SIGTERM');
     await p.exited;

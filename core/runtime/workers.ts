@@ -4,6 +4,7 @@
 // Workers get their whole configuration through REDOX_WORKER_SPEC rather than argv: single
 // executables mangle a forked worker's argv on some platforms.
 import cluster, { Worker } from 'node:cluster';
+import net from 'node:net';
 import os from 'node:os';
 import { Logger } from './log';
 import { RedoxError } from '../errors';
@@ -78,7 +79,28 @@ interface Slot {
 
 /** Starts `count` workers and resolves once all of them listen. A worker that exits, or whose
  *  heartbeat stops for heartbeatTimeoutMs (0: not watched), is replaced. */
-export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutdownMs: number, heartbeatTimeoutMs = 0): Promise<Supervisor> {
+export async function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutdownMs: number, heartbeatTimeoutMs = 0): Promise<Supervisor> {
+  // Workers share the socket of their listen key while one of them holds it. When the last one
+  // dies, cluster closes it, and replacements listening on port 0 again would get another port
+  // (also when workers die one after another, each before the previous replacement listens).
+  // So port 0 is resolved once, here, and every worker listens on that port.
+  if (spec.port === 0) spec = { ...spec, port: await freePort(spec.host) };
+  return supervise(spec, count, log, shutdownMs, heartbeatTimeoutMs);
+}
+
+/** A port free on `host` now; 0 when none can be probed (the workers then report why). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(0));
+    probe.listen({ port: 0, host }, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function supervise(spec: WorkerSpec, count: number, log: Logger, shutdownMs: number, heartbeatTimeoutMs: number): Promise<Supervisor> {
   let closing = false;
   let url = '';
   const slots = new Set<Slot>();
@@ -102,13 +124,8 @@ export function startWorkers(spec: WorkerSpec, count: number, log: Logger, shutd
   if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
   return new Promise<Supervisor>((resolve, reject) => {
     let listening = 0;
-    // Workers share the socket of their listen key while one of them holds it; when every
-    // worker is gone, cluster closes it, and a replacement listening on port 0 again would get
-    // another port. So from then on workers listen on the port the first one was given.
-    let listenSpec = spec;
     const fork = (failures: number) => {
-      if (slots.size === 0 && url && listenSpec.port === 0) listenSpec = { ...spec, port: Number(new URL(url).port) };
-      const worker = cluster.fork({ [SPEC_ENV]: JSON.stringify(listenSpec) });
+      const worker = cluster.fork({ [SPEC_ENV]: JSON.stringify(spec) });
       const slot: Slot = { worker, startedAt: Date.now(), failures, lastBeat: Date.now(), listening: false };
       slots.add(slot);
       // Operators (and the tests, on every platform) learn the workers' pids from the log.
