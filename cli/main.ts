@@ -43,10 +43,10 @@ const runtimeEntry: RuntimeEntry = {
   },
   app: (target) => {
     target ??= defaultAppTarget(process.cwd());
-    if (!target) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.lua or app.ts here', NO_APP_HINT);
+    if (!target) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.ts or app.lua here', NO_APP_HINT);
     return appForTarget(target);
   },
-  appDefault: '"app" in redox.json, else app.lua or app.ts here',
+  appDefault: '"app" in redox.json, else app.ts or app.lua here',
   setExitCode: (code) => { exitCode = code; },
   get features() {
     return (everyFeature ??= devProfiles().catalogueFeatures(catalogue(), [...catalogue().features.keys()]));

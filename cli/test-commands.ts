@@ -12,14 +12,14 @@ import type * as RunTests from '../core/tooling/testing/run-tests';
 import { selectionOptions, selectionValues } from './options';
 import { RuntimeEntry } from './runtime-commands';
 
-/** The app under test: --app, else redox.json's "app", else app.lua or app.ts here. */
+/** The app under test: --app, else redox.json's "app", else app.ts or app.lua here. */
 const appTarget = (flag: string | undefined, cwd: string) => flag ?? defaultAppTarget(cwd);
 
 export function addTestCommands(program: Command, entry: RuntimeEntry): void {
   const test = program.command('test')
     .description('run the tests of a service: *_test.lua, *.test.lua and *.test.ts files (and every .lua/.ts file in test/), each in a fresh VM with an in-process HTTP client for the app')
     .argument('[paths...]', 'test files or folders to search [default: the current folder]')
-    .option('--app <target>', 'the app the in-process client (t.get, t.post, ...) talks to [default: "app" in redox.json, else app.lua or app.ts here]')
+    .option('--app <target>', 'the app the in-process client (t.get, t.post, ...) talks to [default: "app" in redox.json, else app.ts or app.lua here]')
     .option('--no-app', 'load no app (pure unit tests)')
     .option('--filter <text>', 'run only the tests whose full name ("describe > test") contains this text')
     .addOption(new Option('--reporter <name>', 'output format: spec (one line per test), tap (TAP 13) or junit (JUnit XML)').choices([...REPORTERS]).default('spec'))

@@ -34,13 +34,13 @@ export function addTsCommands(program: Command, entry: RuntimeEntry, print: Prin
 
   const dev = program.command('dev')
     .description('serve an app and reload it when its files change (TypeScript is recompiled); a version that fails to load is not swapped in')
-    .argument('[app]', 'app.lua or app.ts (optionally :attr) [default: "app" in redox.json, else app.lua or app.ts here]');
+    .argument('[app]', 'app.lua or app.ts (optionally :attr) [default: "app" in redox.json, else app.ts or app.lua here]');
   listenOptions(dev);
   limitOptions(dev);
   featureSettingOptions(dev, () => entry.features);
   selectionOptions(dev, 'redox.json\'s, else every feature').action(async (given: string | undefined, opts: Record<string, any>) => {
     const app = given ?? defaultAppTarget(process.cwd());
-    if (!app) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.lua or app.ts here', NO_APP_HINT);
+    if (!app) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.ts or app.lua here', NO_APP_HINT);
     const { startDev } = require('../core/tooling/dev/dev') as typeof import('../core/tooling/dev/dev');
     const listen = listenValues(opts);
     const server = await startDev({

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { listeningUrl, spawnRedox, tempDir } from './support/harness';
 import { helpOptions } from './support/help';
 import { LIMIT_SPECS, resolveLimits } from '../core/runtime/limits';
+import { defaultAppTarget } from '../core/tooling/project';
 
 function write(dir: string, files: Record<string, string>): string {
   for (const [name, text] of Object.entries(files)) {
@@ -163,7 +164,7 @@ test('bad flags exit 2 with a message', async () => {
   for (const command of ['serve', 'dev']) {
     const none = spawnRedox([command], { cwd: empty });
     assert.equal(await none.exited, 2, command);
-    assert.match(none.stderr(), /no app given, and no app\.lua or app\.ts here\n  hint: .*a redox\.json naming "app"/, command);
+    assert.match(none.stderr(), /no app given, and no app\.ts or app\.lua here\n  hint: .*a redox\.json naming "app"/, command);
   }
 });
 
@@ -174,10 +175,23 @@ test('a reader that goes away (redox distros | head -0) ends nothing in a crash:
   assert.doesNotMatch(p.stderr(), /EPIPE|at /);
 });
 
+test('the default app: redox.json\'s "app", else app.ts before app.lua (app.lua beside app.ts is compiled output)', () => {
+  const dir = write(tempDir(), { 'app.lua': '', 'app.ts': '' });
+  assert.equal(defaultAppTarget(dir), 'app.ts');
+  fs.rmSync(path.join(dir, 'app.ts'));
+  assert.equal(defaultAppTarget(dir), 'app.lua');
+  write(dir, { 'redox.json': JSON.stringify({ app: 'src/main.lua' }), 'src/main.lua': '' });
+  assert.equal(defaultAppTarget(dir), path.join('src', 'main.lua'));
+  assert.equal(defaultAppTarget(tempDir()), undefined);
+});
+
 test('limits that cannot work are usage errors: --handler-timeout 0, --memory-limit under 1MiB (0 still means no limit)', () => {
   assert.throws(() => resolveLimits({ handlerTimeoutMs: '0' }), { code: 'REDOX_USAGE', message: '--handler-timeout must be at least 1ms, got "0": every handler would time out at once' });
   assert.throws(() => resolveLimits({}, { REDOX_MEMORY_LIMIT: '10' }), { code: 'REDOX_USAGE', message: /^REDOX_MEMORY_LIMIT must be at least 1MiB \(or 0 for no limit\), got "10"/ });
   assert.equal(resolveLimits({ memoryBytes: '0' }).memoryBytes, 0);
+  assert.throws(() => resolveLimits({ memoryBytes: '0.4' }), /at least 1MiB/, 'rounds to 0 but is not the 0 that means no limit');
+  // Node's timers fire after 1 ms beyond 2^31-1 ms: such a handler timeout would time out at once.
+  assert.throws(() => resolveLimits({ handlerTimeoutMs: '40000m' }), { code: 'REDOX_USAGE', message: /--handler-timeout must be at most 24d \(2147483647 ms\), got "40000m"/ });
   assert.equal(resolveLimits({ memoryBytes: '1MiB', handlerTimeoutMs: '1ms' }).memoryBytes, 1024 * 1024);
 });
 

@@ -59,6 +59,8 @@ const UNITS: Record<Kind, Record<string, number>> = {
   count: { '': 1 },
 };
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function parseLimit(spec: Pick<LimitSpec, 'kind' | 'flag' | 'env' | 'min'>, text: string, source: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m ? UNITS[spec.kind][m[2].toLowerCase()] : undefined;
@@ -67,8 +69,10 @@ export function parseLimit(spec: Pick<LimitSpec, 'kind' | 'flag' | 'env' | 'min'
     throw new RedoxError('REDOX_USAGE', `${source} must be ${example}, got "${text}"`);
   }
   const value = Math.round(Number(m[1]) * unit);
+  // Node's timers hold at most 2^31-1 ms and fire after 1 ms beyond that.
+  if (spec.kind === 'ms' && value > MAX_TIMER_MS) throw new RedoxError('REDOX_USAGE', `${source} must be at most 24d (2147483647 ms), got "${text}"`);
   const { min } = spec;
-  if (min && value < min.value && !(value === 0 && min.zeroIsOff)) {
+  if (min && value < min.value && !(Number(m[1]) === 0 && min.zeroIsOff)) {
     throw new RedoxError('REDOX_USAGE', `${source} must be at least ${min.shown}${min.zeroIsOff ? ' (or 0 for no limit)' : ''}, got "${text}": ${min.why}`);
   }
   return value;

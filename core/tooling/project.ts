@@ -64,11 +64,12 @@ export function loadProject(dir: string): Project | undefined {
 }
 
 /** The app a command uses when none is named (serve, dev, test): redox.json's "app", else
- *  app.lua or app.ts in `dir` (the files `redox init` writes). */
+ *  app.ts or app.lua in `dir` (the files `redox init` writes). app.ts first: beside it, app.lua
+ *  is what `redox compile app.ts` wrote, and serving that would ignore every edit. */
 export function defaultAppTarget(dir: string): string | undefined {
   const project = loadProject(dir);
   if (project?.app) return path.relative(dir, project.app) || project.app;
-  return ['app.lua', 'app.ts'].find((f) => fs.existsSync(path.join(dir, f)));
+  return ['app.ts', 'app.lua'].find((f) => fs.existsSync(path.join(dir, f)));
 }
 
 /** The hint for a command that has no app. */
