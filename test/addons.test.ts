@@ -26,7 +26,7 @@ function tinyAddonPackage(dir: string): void {
 }
 
 test('an addon for another Node ABI is never used: not from the cache, not from a compile against other headers; npm_config_nodedir does not choose the headers', { skip }, async () => {
-  const tmp = tempDir('redox-addons-test-');
+  const tmp = tempDir('redox-addons-test-'); // removed when this file's process exits
   const packageDir = path.join(tmp, 'tiny-addon');
   tinyAddonPackage(packageDir);
   const need: AddonNeed = { feature: 'tiny', asset: 'tiny.node', spec: { package: 'tiny-addon', path: 'build/Release/tiny.node' }, packageDir };
@@ -57,5 +57,4 @@ test('an addon for another Node ABI is never used: not from the cache, not from 
   // and not the missing folder npm_config_nodedir named.
   assert.match(failed.message, new RegExp(`for Node ABI ${machineAbi}, not ${otherAbi}`), failed.message);
   assert.ok(notes.some((n) => /for another ABI: building it again/.test(n)), notes.join(' | '));
-  fs.rmSync(tmp, { recursive: true, force: true });
 });

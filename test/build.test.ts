@@ -470,7 +470,7 @@ test('bad input fails fast with the code and a hint', { skip }, async () => {
     [['--distro', 'web', '--app', 'unused/app.lua'], 1, /--app unused\/app\.lua: lib\/old\.lua:1: unexpected symbol near '}'\n  hint: fix it, or move lib\/old\.lua out of the app's folder.*REDOX_APP_LOAD/s],
     [['--distro', 'minimal', '--node', 'file'], 1, /--node file is not a Node binary.*REDOX_BUILD_NODE/s],
     [['--distro', 'minimal', '--node', 'fake-node'], 1, /--node fake-node \(Node v[\d.]+\) lacks the SEA fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2/],
-    [['--distro', 'minimal', '--out', 'file/dist'], 1, /cannot write to --out file\/dist .*REDOX_BUILD_OUT/s],
+    [['--distro', 'minimal', '--node-version', 'host', '--out', 'file/dist'], 1, /cannot write to --out file\/dist .*REDOX_BUILD_OUT/s],
     [[], 2, /nothing to build/],
     [['--all-distros', '--name', 'x'], 2, /--name names one binary/],
   ];

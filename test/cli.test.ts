@@ -200,7 +200,7 @@ test('an output path where no folder can be made (/proc/x) is a clear error, not
   skip: process.platform !== 'linux' && 'needs /proc', timeout: 120_000,
 }, async () => {
   const cases: [string[], RegExp][] = [
-    [['build', '--features', 'uuid', '--out', '/proc/redox-nope/dist'], /cannot write to --out \/proc\/redox-nope\/dist .*ENOENT.*REDOX_BUILD_OUT/s],
+    [['build', '--features', 'uuid', '--node-version', 'host', '--out', '/proc/redox-nope/dist'], /cannot write to --out \/proc\/redox-nope\/dist .*ENOENT.*REDOX_BUILD_OUT/s],
     [['deploy', 'kubernetes', '--out', '/proc/redox-nope'], /cannot write the manifests to \/proc\/redox-nope: ENOENT.*REDOX_BUILD_OUT/s],
     [['init', '/proc/redox-nope/svc'], /cannot write the project to \/proc\/redox-nope\/svc .*ENOENT.*REDOX_BUILD_OUT/s],
   ];

@@ -79,6 +79,7 @@ for (const t of TEMPLATES) {
       const installed = /npm install --global (\S+)\n/.exec(workflow)![1];
       assert.ok(readme.includes(`installs\nRedox with \`npm install --global ${installed}\``), 'README names the workflow\'s install line');
       const webSentence = /The `web` distro has ([^;]+);/.exec(readme.replace(/\n/g, ' '));
+      if (t.template === 'lua') assert.ok(webSentence, 'the Lua template\'s README names the web distro\'s features');
       if (webSentence) {
         const web = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'distros', 'web.json'), 'utf8')) as { features: string[] };
         assert.deepEqual(webSentence[1].split(/,\s*|\s+and\s+/).sort(), [...web.features].sort(), 'README lists the web distro\'s features');

@@ -77,12 +77,16 @@ export async function startServer(engine: RequestEngine, options: ServerOptions)
   }
   if (limits.maxConnections > 0) {
     server.maxConnections = limits.maxConnections;
-    // Node closes a connection over the limit without a word: a warning (one a second) says why.
+    // Node closes a connection over the limit without a word: a warning (one a second, with how
+    // many were refused since the last one) says why.
     let lastDrop = 0;
+    let dropped = 0;
     server.on('drop', (data?: { remoteAddress?: string }) => {
+      dropped++;
       if (Date.now() - lastDrop < 1000) return;
       lastDrop = Date.now();
-      log.warn('connection refused: --max-connections reached', { limit: limits.maxConnections, ip: data?.remoteAddress });
+      log.warn('connection refused: --max-connections reached', { limit: limits.maxConnections, ip: data?.remoteAddress, dropped });
+      dropped = 0;
     });
   }
   if (limits.maxRequestsPerSocket > 0 && 'maxRequestsPerSocket' in server) server.maxRequestsPerSocket = limits.maxRequestsPerSocket;

@@ -31,7 +31,8 @@ function walk(root: string, dir = root, out: string[] = []): string[] {
 /** The repository's files: in a git checkout, the tracked ones, and new ones in the folders it
  *  has (a source added under features/ but not yet committed). Left out: files at the top and
  *  new top-level folders, such as the README's `app.lua` written in a clone or a project made
- *  there by `redox init`, which are the user's, not the repository's. Elsewhere, every file. */
+ *  there by `redox init`, which are the user's, not the repository's. Elsewhere (no git, or a
+ *  folder git tracks nothing of), every file. */
 export function repositoryFiles(root: string): string[] {
   const git = (...args: string[]) => execFileSync('git', ['ls-files', '-z', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
     .toString().split('\0').filter(Boolean);
@@ -43,6 +44,7 @@ export function repositoryFiles(root: string): string[] {
   } catch {
     return walk(root);
   }
+  if (tracked.length === 0) return walk(root); // a copy inside some other repository, say
   const folders = new Set(tracked.filter((f) => f.includes('/')).map((f) => f.split('/')[0]));
   const files = [...tracked, ...untracked.filter((f) => f.includes('/') && folders.has(f.split('/')[0]))];
   return files.filter((f) => !f.split('/').some((part) => SKIP.has(part)) && fs.existsSync(path.join(root, f))).sort();

@@ -106,7 +106,7 @@ async function compileInto(base: BaseNode, t: TargetSpec, need: AddonNeed, versi
     if (!fs.existsSync(built)) throw new RedoxError('REDOX_BUILD_ADDON', `node-gyp finished but ${need.spec.path} was not produced for feature "${need.feature}"`);
     if (!fitsAbi(built, base.abi)) {
       throw new RedoxError('REDOX_BUILD_ADDON', `node-gyp built ${need.asset} for feature "${need.feature}" for Node ABI ${addonAbi(built)}, not ${base.abi} (Node ${base.version}): it compiled against other headers than ${base.headers ?? `Node ${base.version}'s`}`,
-        'check the environment for a node-gyp setting that names other headers (npm_config_nodedir, npm_config_target, npm_config_dist_url) and unset it');
+        'check the environment for a node-gyp setting that names other headers (npm_config_nodedir, npm_config_target, npm_config_disturl, npm_config_tarball) and unset it');
     }
     const staged = path.join(work, '.out');
     fs.mkdirSync(staged);
@@ -134,7 +134,7 @@ function nodeGypRebuild(base: BaseNode, t: TargetSpec): { args: string[]; env: N
   // own command line, and npm exports its whole config to the scripts it runs (npm test, npx):
   // an npmrc's nodedir=/usr (set so that `npm install` builds against the machine's Node)
   // would compile the addon for the machine's Node instead of the base's.
-  const ours = /^npm_(?:config|package_config_node_gyp)_(nodedir|target|arch|jobs|release|debug|dist_url|runtime)$/i;
+  const ours = /^npm_(?:config|package_config_node_gyp)_(nodedir|target|target_arch|arch|jobs|release|debug|dist_url|disturl|tarball|runtime)$/i;
   for (const key of Object.keys(env)) if (ours.test(key)) delete env[key];
   return { args, env };
 }
