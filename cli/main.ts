@@ -14,8 +14,7 @@ import { resolveSelection } from '../core/tooling/catalogue/resolve';
 import type * as DevProfile from '../core/tooling/dev/profile';
 import { projectRoot } from '../core/tooling/catalogue/packages';
 import { appForTarget } from '../core/tooling/dev/target';
-import { RedoxError } from '../core/errors';
-import { defaultAppTarget, loadProject, NO_APP_HINT } from '../core/tooling/project';
+import { loadProject, requireAppTarget } from '../core/tooling/project';
 import pkg from '../package.json';
 
 let cached: Catalogue | undefined;
@@ -42,9 +41,7 @@ const runtimeEntry: RuntimeEntry = {
     return devProfiles().devProfile(c, selection, pkg.version);
   },
   app: (target) => {
-    target ??= defaultAppTarget(process.cwd());
-    if (!target) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.ts or app.lua here', NO_APP_HINT);
-    return appForTarget(target);
+    return appForTarget(requireAppTarget(target, process.cwd()));
   },
   appDefault: '"app" in redox.json, else app.ts or app.lua here',
   setExitCode: (code) => { exitCode = code; },

@@ -8,7 +8,7 @@ import { RedoxError } from '../core/errors';
 import { resolveLimits } from '../core/runtime/limits';
 import { createLogger } from '../core/runtime/log';
 import { makeDirs } from '../core/tooling/make-dirs';
-import { defaultAppTarget, NO_APP_HINT } from '../core/tooling/project';
+import { requireAppTarget } from '../core/tooling/project';
 import { RuntimeEntry } from './runtime-commands';
 import { featureSettingOptions, featureSettingValues, limitOptions, limitValues, listenOptions, listenValues, onShutdown, selectionOptions, selectionValues } from './options';
 import pkg from '../package.json';
@@ -39,8 +39,7 @@ export function addTsCommands(program: Command, entry: RuntimeEntry, print: Prin
   limitOptions(dev);
   featureSettingOptions(dev, () => entry.features);
   selectionOptions(dev, 'redox.json\'s, else every feature').action(async (given: string | undefined, opts: Record<string, any>) => {
-    const app = given ?? defaultAppTarget(process.cwd());
-    if (!app) throw new RedoxError('REDOX_USAGE', 'no app given, and no app.ts or app.lua here', NO_APP_HINT);
+    const app = requireAppTarget(given, process.cwd());
     const { startDev } = require('../core/tooling/dev/dev') as typeof import('../core/tooling/dev/dev');
     const listen = listenValues(opts);
     const server = await startDev({

@@ -45,7 +45,7 @@ test('an addon for another Node ABI is never used: not from the cache, not from 
   const poisoned = path.join(entry, 'tiny.node');
   fs.writeFileSync(poisoned, `\x7fELF...node_register_module_v${machineAbi}...`);
   fs.writeFileSync(poisoned + '.sha256', crypto.createHash('sha256').update(fs.readFileSync(poisoned)).digest('hex') + '\n');
-  assert.equal(addonAbi(poisoned), machineAbi);
+  assert.equal(addonAbi(fs.readFileSync(poisoned)), machineAbi);
 
   const notes: string[] = [];
   // npm exports its config to what it runs; node-gyp would let this win over its own --nodedir.

@@ -72,5 +72,12 @@ export function defaultAppTarget(dir: string): string | undefined {
   return ['app.ts', 'app.lua'].find((f) => fs.existsSync(path.join(dir, f)));
 }
 
-/** The hint for a command that has no app. */
-export const NO_APP_HINT = 'pass a Lua file (app.lua) or a module target (myapp.server:app), or run it in a folder with app.lua, app.ts or a redox.json naming "app"';
+/** `given`, else the default app of `dir`; a usage error when there is neither (serve, dev). */
+export function requireAppTarget(given: string | undefined, dir: string): string {
+  const target = given ?? defaultAppTarget(dir);
+  if (!target) {
+    throw new RedoxError('REDOX_USAGE', 'no app given, and no app.ts or app.lua here',
+      'pass a Lua file (app.lua) or a module target (myapp.server:app), or run it in a folder with app.lua, app.ts or a redox.json naming "app"');
+  }
+  return target;
+}

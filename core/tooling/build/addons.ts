@@ -57,18 +57,18 @@ export function checkTargetAddons(t: TargetSpec, version: string, needs: AddonNe
   }
 }
 
-const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+const sha = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
 
 /** The Node ABI a compiled addon was built for, from its `node_register_module_v<ABI>` entry
  *  point (NODE_MODULE_INIT, NAN's NODE_MODULE); null when it has none: Node-API addons fit every
  *  ABI, and an old-style one only tells by loading (the build's smoke test does). */
-export function addonAbi(file: string): string | null {
-  const found = /node_register_module_v(\d+)/.exec(fs.readFileSync(file).toString('latin1'));
+export function addonAbi(bytes: Buffer): string | null {
+  const found = /node_register_module_v(\d+)/.exec(bytes.toString('latin1'));
   return found ? found[1] : null;
 }
 
-const fitsAbi = (file: string, abi: string) => {
-  const built = addonAbi(file);
+const fitsAbi = (bytes: Buffer, abi: string) => {
+  const built = addonAbi(bytes);
   return built === null || built === abi;
 };
 
@@ -82,7 +82,11 @@ export async function addonFor(base: BaseNode, need: AddonNeed, note: Note): Pro
   const record = file + '.sha256';
   // The ABI is checked too: a build that took the wrong headers must not be served from the
   // cache ever after (an entry an older redox may have left: see nodeGypRebuild).
-  const sound = () => fs.existsSync(file) && fs.existsSync(record) && fs.readFileSync(record, 'utf8').trim() === sha(file) && fitsAbi(file, base.abi);
+  const sound = () => {
+    if (!fs.existsSync(file) || !fs.existsSync(record)) return false;
+    const bytes = fs.readFileSync(file);
+    return fs.readFileSync(record, 'utf8').trim() === sha(bytes) && fitsAbi(bytes, base.abi);
+  };
   if (sound()) return file;
   return withLock(key + '.lock', async () => {
     if (sound()) return file; // another build compiled it meanwhile
@@ -104,14 +108,15 @@ async function compileInto(base: BaseNode, t: TargetSpec, need: AddonNeed, versi
     await compile(base, t, work, need);
     const built = path.join(work, need.spec.path);
     if (!fs.existsSync(built)) throw new RedoxError('REDOX_BUILD_ADDON', `node-gyp finished but ${need.spec.path} was not produced for feature "${need.feature}"`);
-    if (!fitsAbi(built, base.abi)) {
-      throw new RedoxError('REDOX_BUILD_ADDON', `node-gyp built ${need.asset} for feature "${need.feature}" for Node ABI ${addonAbi(built)}, not ${base.abi} (Node ${base.version}): it compiled against other headers than ${base.headers ?? `Node ${base.version}'s`}`,
+    const bytes = fs.readFileSync(built);
+    if (!fitsAbi(bytes, base.abi)) {
+      throw new RedoxError('REDOX_BUILD_ADDON', `node-gyp built ${need.asset} for feature "${need.feature}" for Node ABI ${addonAbi(bytes)}, not ${base.abi} (Node ${base.version}): it compiled against other headers than ${base.headers ?? `Node ${base.version}'s`}`,
         'check the environment for a node-gyp setting that names other headers (npm_config_nodedir, npm_config_target, npm_config_disturl, npm_config_tarball) and unset it');
     }
     const staged = path.join(work, '.out');
     fs.mkdirSync(staged);
     fs.copyFileSync(built, path.join(staged, path.basename(file)));
-    fs.writeFileSync(path.join(staged, path.basename(record)), sha(built) + '\n');
+    fs.writeFileSync(path.join(staged, path.basename(record)), sha(bytes) + '\n');
     fs.rmSync(key, { recursive: true, force: true });
     try {
       fs.renameSync(staged, key);
