@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { RedoxError } from '../core/errors';
 import { kubernetesObjects, planKubernetes } from '../core/tooling/deploy/kubernetes';
-import { makeDirs } from '../core/tooling/make-dirs';
+import { makeDirs } from '../core/make-dirs';
 
 export function addDeployCommands(program: Command, print: (text: string) => void): void {
   const deploy = program.command('deploy').description('generate what an orchestrator needs to run a built binary');

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { RedoxError } from '../core/errors';
 import { resolveLimits } from '../core/runtime/limits';
 import { createLogger } from '../core/runtime/log';
-import { makeDirs } from '../core/tooling/make-dirs';
+import { makeDirs } from '../core/make-dirs';
 import { requireAppTarget } from '../core/tooling/project';
 import { RuntimeEntry } from './runtime-commands';
 import { featureSettingOptions, featureSettingValues, limitOptions, limitValues, listenOptions, listenValues, onShutdown, selectionOptions, selectionValues } from './options';

@@ -29,6 +29,7 @@ export const ERRORS = {
   REDOX_NODE_INTEGRITY: { exit: 1, summary: 'the downloaded Node package does not match the registry\'s integrity checksum' },
   REDOX_BUILD_ADDON: { exit: 1, summary: 'a feature\'s native addon cannot be built for the base Node or target' },
   REDOX_BUILD_OUT: { exit: 1, summary: 'the output folder cannot be written' },
+  REDOX_BUILD_CACHE: { exit: 1, summary: 'the build cache folder cannot be written' },
   REDOX_BUILD_BUNDLE: { exit: 1, summary: 'esbuild failed to bundle the runtime' },
   REDOX_BUILD_INJECT: { exit: 1, summary: 'the SEA blob could not be generated or injected' },
   REDOX_BUILD_SMOKE: { exit: 1, summary: 'the built binary failed its smoke test and was deleted' },

@@ -284,6 +284,14 @@ test('minimal: serves a core-only app (also with --workers 2 and no target), and
     'needs-uuid.lua': 'local uuid = require("uuid")\nprint(uuid.v4())\n',
     'mod.lua': 'local M = {}\nfunction M.f() end\nreturn M\n',
   });
+  // An asset cache folder that cannot be made is a clear error, not a hang (Node 20's recursive
+  // mkdir spins forever under /proc); the kill timer turns a regression into a failure.
+  const stuck = runIsolated(dir, bin, ['run', 'mod.lua'], { REDOX_CACHE_DIR: '/proc/redox-nope/cache' });
+  const guard = setTimeout(() => stuck.child.kill('SIGKILL'), 60_000);
+  const noCache = await finish(stuck);
+  clearTimeout(guard);
+  assert.equal(noCache.code, 1, noCache.stderr);
+  assert.match(noCache.stderr, /cannot use the asset cache folder \/proc\/redox-nope\/cache: ENOENT.*REDOX_ASSET_CACHE/s);
   const module = await finish(runIsolated(dir, bin, ['run', 'mod.lua']));
   assert.deepEqual([module.code, module.stderr], [0, ''], 'a script returning a module table');
   const features = await finish(runIsolated(dir, bin, ['features', '--json']));

@@ -196,16 +196,18 @@ test('limits that cannot work are usage errors: --handler-timeout 0, --memory-li
 });
 
 // Node 20's recursive mkdir spins forever under /proc; the time limit turns a regression into a failure.
-test('an output path where no folder can be made (/proc/x) is a clear error, not a hang: build --out, deploy --out, init', {
+test('an output or cache path where no folder can be made (/proc/x) is a clear error, not a hang: build --out, deploy --out, init, REDOX_BUILD_CACHE', {
   skip: process.platform !== 'linux' && 'needs /proc', timeout: 120_000,
 }, async () => {
-  const cases: [string[], RegExp][] = [
+  const cases: [string[], RegExp, Record<string, string>?][] = [
     [['build', '--features', 'uuid', '--node-version', 'host', '--out', '/proc/redox-nope/dist'], /cannot write to --out \/proc\/redox-nope\/dist .*ENOENT.*REDOX_BUILD_OUT/s],
     [['deploy', 'kubernetes', '--out', '/proc/redox-nope'], /cannot write the manifests to \/proc\/redox-nope: ENOENT.*REDOX_BUILD_OUT/s],
     [['init', '/proc/redox-nope/svc'], /cannot write the project to \/proc\/redox-nope\/svc .*ENOENT.*REDOX_BUILD_OUT/s],
+    [['build', '--features', 'uuid', '--node-version', 'host'], /cannot write to the build cache \/proc\/redox-nope\/cache: ENOENT\n  hint: set REDOX_BUILD_CACHE .*REDOX_BUILD_CACHE/s,
+      { REDOX_BUILD_CACHE: '/proc/redox-nope/cache' }],
   ];
-  for (const [args, message] of cases) {
-    const p = spawnRedox(args, { cwd: tempDir() });
+  for (const [args, message, env] of cases) {
+    const p = spawnRedox(args, { cwd: tempDir(), env });
     const timer = setTimeout(() => p.child.kill('SIGKILL'), 60_000);
     const code = await p.exited;
     clearTimeout(timer);

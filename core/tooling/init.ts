@@ -7,7 +7,7 @@ import { projectRoot } from './catalogue/packages';
 import { allDeclarations, coreDeclaration, featureDeclarations } from './typescript/declarations';
 import { renderLuaMetaCached } from './typescript/luals-cache';
 import { byName } from '../order';
-import { makeDirs } from './make-dirs';
+import { makeDirs } from '../make-dirs';
 
 export const TEMPLATES = ['lua', 'typescript'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];

@@ -3,9 +3,10 @@
 // the new one, never half of one.
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../make-dirs';
 
 export function writeAtomic(file: string, data: string | Uint8Array, options: { mkdir?: boolean } = {}): void {
-  if (options.mkdir) fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (options.mkdir) makeDirs(path.dirname(file));
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
 import { EmbeddedAsset } from './embedded';
+import { makeDirs } from '../../make-dirs';
 
 function userTag(): string {
   if (typeof process.getuid === 'function') return String(process.getuid());
@@ -33,7 +34,7 @@ function cacheError(dir: string, why: string): RedoxError {
  *  private: otherwise another user could plant a native addon we would load. */
 function prepare(dir: string, explicit: boolean): void {
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
   } catch (err) {
     throw cacheError(dir, (err as Error).message);
   }

@@ -16,6 +16,7 @@ import { nodeGypScript } from './npm-tools';
 import { BaseNode } from './node-base';
 import { isMachine, TargetSpec } from './targets';
 import { withLock } from './cache-lock';
+import { makeDirs } from '../../make-dirs';
 
 const exec = promisify(execFile);
 
@@ -98,7 +99,7 @@ export async function addonFor(base: BaseNode, need: AddonNeed, note: Note): Pro
 async function compileInto(base: BaseNode, t: TargetSpec, need: AddonNeed, version: string, key: string, file: string, record: string, note: Note): Promise<string> {
   if (base.package && base.headers) await verifiedDeep(t, base.package.version, note);
   note(`compiling ${need.spec.package}@${version} for ${t.name}, Node ${base.version} (ABI ${base.abi}); cached afterwards`);
-  fs.mkdirSync(path.dirname(key), { recursive: true });
+  makeDirs(path.dirname(key));
   const work = fs.mkdtempSync(path.join(path.dirname(key), '.build-'));
   try {
     fs.cpSync(need.packageDir, work, { recursive: true, filter: (src) => {

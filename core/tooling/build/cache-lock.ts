@@ -3,6 +3,7 @@
 // minutes of work. A lock is a folder holding its owner's pid; a dead owner's lock is taken over.
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../../make-dirs';
 
 const alive = (pid: number) => {
   try {
@@ -14,7 +15,7 @@ const alive = (pid: number) => {
 };
 
 export async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
-  fs.mkdirSync(path.dirname(lockDir), { recursive: true });
+  makeDirs(path.dirname(lockDir));
   for (;;) {
     try {
       fs.mkdirSync(lockDir);

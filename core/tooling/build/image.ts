@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
+import { makeDirs } from '../../make-dirs';
 
 export const IMAGE_UID = 10001;
 export const APP_PORT = 8080;
@@ -58,12 +59,12 @@ function writeRootfs(rootfs: string, binaryPath: string): void {
   fs.rmSync(rootfs, { recursive: true, force: true });
   for (const lib of linkedLibraries(binaryPath)) {
     const dest = path.join(rootfs, lib);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    makeDirs(path.dirname(dest));
     fs.copyFileSync(fs.realpathSync(lib), dest);
   }
   const ca = CA_BUNDLES.find((f) => fs.existsSync(f));
   if (!ca) throw new RedoxError('REDOX_IMAGE', `no CA certificate bundle found (looked for ${CA_BUNDLES.join(', ')})`, 'install the ca-certificates package');
-  fs.mkdirSync(path.join(rootfs, 'etc/ssl/certs'), { recursive: true });
+  makeDirs(path.join(rootfs, 'etc/ssl/certs'));
   fs.copyFileSync(ca, path.join(rootfs, 'etc/ssl/certs/ca-certificates.crt'));
   fs.writeFileSync(path.join(rootfs, 'etc/passwd'), `root:x:0:0:root:/:/sbin/nologin\nredox:x:${IMAGE_UID}:${IMAGE_UID}:redox:/tmp:/sbin/nologin\n`);
   fs.writeFileSync(path.join(rootfs, 'etc/group'), `root:x:0:\nredox:x:${IMAGE_UID}:\n`);

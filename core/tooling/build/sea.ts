@@ -13,6 +13,7 @@ import { injectPe } from './pe-inject';
 import { matchesSha256 } from './file-stamp';
 import { BaseNode, SEA_FUSE } from './node-base';
 import { buildCacheDir } from '../cache-dir';
+import { makeDirs } from '../../make-dirs';
 
 const run = promisify(execFile);
 
@@ -65,7 +66,7 @@ function cachedStripped(base: BaseNode): { file: string; sound: boolean } {
  *  bytes). Written beside and renamed, so a concurrent build sees a whole file or none. */
 function keepStripped(file: string, stripped: string): void {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp + '.sha256', hashFile(stripped) + '\n');
     fs.copyFileSync(stripped, tmp);
