@@ -14,12 +14,12 @@ export type { Logger } from './runtime/log';
 /** Parses a size such as "1048576", "512KiB" or "2MB" into bytes; `source` names the flag or
  *  variable in the usage error a bad value gets. */
 export function parseSize(text: string, source: string): number {
-  return parseLimit({ kind: 'bytes', flag: source, env: source }, text, source);
+  return parseLimit({ kind: 'bytes' }, text, source);
 }
 
 /** Parses a duration such as "500ms", "30s" or "30000" (milliseconds) into milliseconds. */
 export function parseDuration(text: string, source: string): number {
-  return parseLimit({ kind: 'ms', flag: source, env: source }, text, source);
+  return parseLimit({ kind: 'ms' }, text, source);
 }
 
 /** What a feature gets when it is installed into one Lua VM. */

@@ -114,7 +114,7 @@ export async function planBuild(root: string, request: BuildRequest, workDir: st
   }
   if (request.name) checkName(request.name);
   writableBuildCacheDir();
-  const budgetOverride = request.budget === undefined ? undefined : { bytes: parseLimit({ kind: 'bytes', flag: '--budget', env: 'budget' }, request.budget, '--budget'), text: request.budget };
+  const budgetOverride = request.budget === undefined ? undefined : { bytes: parseLimit({ kind: 'bytes' }, request.budget, '--budget'), text: request.budget };
 
   const builtin = loadCatalogue(root);
   const locals = await loadLocalFeatures(root, withDirs, builtin.features, workDir);

@@ -109,7 +109,7 @@ export function parseDistro(data: unknown, file: string, features: Map<string, C
   if (data.budget !== undefined) {
     if (typeof data.budget !== 'string') fail(file, '"budget" must be a size such as "95MiB"');
     try {
-      budget = parseLimit({ kind: 'bytes', flag: 'budget', env: 'budget' }, data.budget, `${file} "budget"`);
+      budget = parseLimit({ kind: 'bytes' }, data.budget, `${file} "budget"`);
     } catch (err) {
       fail(file, (err as Error).message);
     }
