@@ -179,6 +179,17 @@ export function spawnRedox(args: string[], options: { cwd?: string; env?: NodeJS
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
+/** The exit of a process that must end by itself; a hang guard kills it after `timeoutMs`, so a
+ *  regression that hangs fails the test instead of stalling the run. */
+export async function exitedWithin(p: Spawned, timeoutMs = 60_000): Promise<number | string> {
+  const guard = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await p.exited;
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
 /** Waits until a spawned server prints "listening on URL" and returns the URL. The timeout is a
  *  hang guard for a loaded machine; a server that misses it is killed. */
 export async function listeningUrl(p: Spawned, timeoutMs = 60_000): Promise<string> {
